@@ -1,0 +1,45 @@
+# The two commands of the README: `make demo` and `make test`. Everything else is a helper.
+BUILD_DIR ?= build
+ASAN_DIR  ?= build-asan
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Unix Makefiles")
+
+.PHONY: all deps configure build demo test test-sanitize bench format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD_DIR)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD_DIR) -G "$(GENERATOR)" -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DGRAPE_WERROR=ON
+
+configure: $(BUILD_DIR)/CMakeCache.txt
+
+build: deps configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# A short simulated 5-node cluster through a leader crash and a partition, told in words.
+demo: build
+	$(BUILD_DIR)/grape demo
+
+# Every test: unit, property (RapidCheck) and simulator tests.
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+# Unit and property tests once more under AddressSanitizer and UBSan.
+test-sanitize: deps
+	cmake -S . -B $(ASAN_DIR) -G "$(GENERATOR)" -DCMAKE_BUILD_TYPE=Debug -DGRAPE_WERROR=ON \
+	  -DGRAPE_SANITIZE=ON -DGRAPE_BUILD_BENCH=OFF
+	cmake --build $(ASAN_DIR) -j $(JOBS) --target grape_unit_tests grape_property_tests
+	ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS) -L 'unit|property'
+
+bench: build
+	$(BUILD_DIR)/bench/grape_bench
+
+format:
+	clang-format -i $$(git ls-files '*.h' '*.cc')
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)

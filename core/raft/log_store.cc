@@ -1,0 +1,52 @@
+#include "core/raft/log_store.h"
+
+#include "core/base/assert.h"
+
+namespace grape::raft {
+
+MemoryLogStore::MemoryLogStore() = default;
+
+Term MemoryLogStore::term(LogIndex index) const {
+  if (index == LogIndex(0)) return Term(0);
+  return entry(index).term;
+}
+
+const Entry& MemoryLogStore::entry(LogIndex index) const {
+  GRAPE_ASSERT(index >= LogIndex(1) && index <= last_index(),
+               "index " << index << " outside [1, " << last_index() << "]");
+  return entries_[index.value - 1];
+}
+
+void MemoryLogStore::entries(LogIndex lo, LogIndex hi, size_t max_bytes,
+                             std::vector<Entry>& out) const {
+  GRAPE_ASSERT(lo >= first_index() && lo <= hi && hi <= last_index().next(),
+               "range [" << lo << ", " << hi << ") outside the store's [1, " << last_index().next()
+                         << ")");
+  size_t bytes = 0;
+  for (LogIndex i = lo; i < hi; i = i.next()) {
+    const Entry& e = entry(i);
+    if (i > lo && bytes + e.data.size() > max_bytes) break;
+    bytes += e.data.size();
+    out.push_back(e);
+  }
+}
+
+Status<StoreError> MemoryLogStore::append(std::span<const Entry> entries) {
+  if (entries.empty()) return Status<StoreError>::ok();
+  const LogIndex first = entries.front().index;
+  GRAPE_ASSERT(first >= LogIndex(1) && first <= last_index().next(),
+               "append at " << first << " leaves a gap after " << last_index());
+  entries_.resize(first.value - 1);
+  for (const Entry& e : entries) {
+    GRAPE_ASSERT(e.index == last_index().next(), "entries not contiguous at " << e.index);
+    entries_.push_back(e);
+  }
+  return Status<StoreError>::ok();
+}
+
+Status<StoreError> MemoryLogStore::set_hard_state(const HardState& state) {
+  hard_state_ = state;
+  return Status<StoreError>::ok();
+}
+
+}  // namespace grape::raft

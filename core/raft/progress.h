@@ -1,0 +1,64 @@
+#pragma once
+// The leader's view of each follower (etcd's Progress): how much of the log it is known to hold
+// (match), what to send next (next), and how to send it.
+//
+//   kProbe:     we do not know where the follower's log ends; send one append at a time and wait
+//               for its answer (or the next heartbeat) before sending another.
+//   kReplicate: the follower is caught up to `match`; stream appends optimistically, advancing
+//               `next` as they leave, limited by a window of in-flight appends (pipelining).
+//
+// Invariant: match < next.
+
+#include <cstddef>
+#include <vector>
+
+#include "core/base/ids.h"
+
+namespace grape::raft {
+
+// A ring of the last index of each append in flight to one follower; full means "wait".
+class Inflights {
+ public:
+  explicit Inflights(size_t capacity) : ring_(capacity) {}
+
+  bool full() const { return count_ == ring_.size(); }
+  size_t count() const { return count_; }
+  void add(LogIndex last);
+  // Frees every append whose last index is <= `index` (acknowledged).
+  void free_le(LogIndex index);
+  void free_first_one();
+  void reset() { start_ = count_ = 0; }
+
+ private:
+  std::vector<LogIndex> ring_;
+  size_t start_ = 0;
+  size_t count_ = 0;
+};
+
+enum class ProgressState : uint8_t { kProbe, kReplicate };
+
+struct Progress {
+  Progress(LogIndex next_index, size_t inflight_max) : next(next_index), inflights(inflight_max) {}
+
+  LogIndex match;
+  LogIndex next;
+  ProgressState state = ProgressState::kProbe;
+  bool probe_sent = false;     // kProbe: an append is out, wait for its answer
+  bool recent_active = false;  // heard from since the last check-quorum round
+  Inflights inflights;
+
+  bool is_paused() const {
+    return state == ProgressState::kProbe ? probe_sent : inflights.full();
+  }
+  void become_probe();
+  void become_replicate();
+  // A success for `index`: returns whether match advanced.
+  bool maybe_update(LogIndex index);
+  // A rejection of the append after `rejected`, with the follower's hint: returns false when the
+  // rejection is stale (an answer to an older append).
+  bool maybe_decrease_to(LogIndex rejected, LogIndex match_hint);
+  // An append of entries up to `last` has been sent (none when `last` is nullopt-like 0).
+  void on_append_sent(LogIndex last, bool has_entries);
+};
+
+}  // namespace grape::raft

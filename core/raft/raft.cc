@@ -1,0 +1,640 @@
+#include "core/raft/raft.h"
+
+#include <algorithm>
+
+#include "core/base/assert.h"
+#include "core/base/mark.h"
+
+namespace grape::raft {
+
+namespace {
+bool is_from_leader(MessageType type) {
+  return type == MessageType::kAppend || type == MessageType::kHeartbeat;
+}
+}  // namespace
+
+Raft::Raft(const Config& config, const LogStore& store, Rng rng)
+    : config_(config),
+      id_(config.id),
+      voters_(config.voters),
+      election_ticks_max_(config.election_ticks_max > 0 ? config.election_ticks_max
+                                                        : 2 * config.election_ticks),
+      rng_(rng),
+      log_(store) {
+  GRAPE_ASSERT(id_ != kNoNode, "a Raft node needs an id");
+  GRAPE_ASSERT(config.election_ticks > config.heartbeat_ticks && config.heartbeat_ticks > 0,
+               "election_ticks " << config.election_ticks << " must exceed heartbeat_ticks "
+                                 << config.heartbeat_ticks << " > 0");
+  GRAPE_ASSERT(election_ticks_max_ > config.election_ticks, "empty election timeout range");
+  GRAPE_ASSERT(config.inflight_appends_max > 0 && config.append_entries_max > 0,
+               "replication limits must be positive");
+  std::sort(voters_.begin(), voters_.end());
+  voters_.erase(std::unique(voters_.begin(), voters_.end()), voters_.end());
+  const HardState stored = store.hard_state();
+  term_ = stored.term;
+  vote_ = stored.vote;
+  last_handed_hard_state_ = stored;
+  become_follower(term_, kNoNode);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Role transitions
+
+void Raft::reset(Term term) {
+  if (term_ != term) {
+    term_ = term;
+    vote_ = kNoNode;
+  }
+  leader_ = kNoNode;
+  election_elapsed_ = 0;
+  heartbeat_elapsed_ = 0;
+  reset_election_timeout();
+  votes_.clear();
+  progress_.clear();
+  transfer_target_ = kNoNode;
+  broadcast_pending_ = false;
+}
+
+void Raft::reset_election_timeout() {
+  randomized_election_ticks_ =
+      static_cast<int>(rng_.between(config_.election_ticks, election_ticks_max_ - 1));
+}
+
+void Raft::become_follower(Term term, NodeId leader) {
+  reset(term);
+  role_ = Role::kFollower;
+  leader_ = leader;
+}
+
+void Raft::become_pre_candidate() {
+  GRAPE_ASSERT(role_ != Role::kLeader, "a leader cannot become a pre-candidate");
+  // Pre-vote changes neither term nor vote: a node that cannot win disturbs nobody (§9.6).
+  votes_.clear();
+  leader_ = kNoNode;
+  role_ = Role::kPreCandidate;
+}
+
+void Raft::become_candidate() {
+  GRAPE_ASSERT(role_ != Role::kLeader, "a leader cannot become a candidate");
+  reset(term_.next());
+  vote_ = id_;
+  role_ = Role::kCandidate;
+}
+
+void Raft::become_leader() {
+  GRAPE_ASSERT(role_ == Role::kCandidate, "only a candidate becomes leader");
+  reset(term_);
+  role_ = Role::kLeader;
+  leader_ = id_;
+  const LogIndex next = log_.last_index().next();
+  for (NodeId voter : voters_) {
+    Progress& pr = progress_.emplace(voter, Progress(next, config_.inflight_appends_max)).first->second;
+    if (voter == id_) {
+      // The leader counts only what it has made durable itself (advance() moves this on).
+      pr.match = log_.persisted_last_index();
+      pr.become_replicate();
+      pr.recent_active = true;
+      pr.next = next;
+    }
+  }
+  // A no-op entry of the new term: previous terms' entries commit only with it (Figure 8).
+  append_entry({});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ticks
+
+void Raft::tick() {
+  if (role_ == Role::kLeader) {
+    tick_heartbeat();
+  } else {
+    tick_election();
+  }
+}
+
+void Raft::tick_election() {
+  ++election_elapsed_;
+  if (is_promotable() && election_elapsed_ >= randomized_election_ticks_) {
+    election_elapsed_ = 0;
+    start_campaign(config_.pre_vote ? CampaignKind::kPreElection : CampaignKind::kElection);
+  }
+}
+
+void Raft::tick_heartbeat() {
+  ++heartbeat_elapsed_;
+  ++election_elapsed_;
+  if (election_elapsed_ >= config_.election_ticks) {
+    election_elapsed_ = 0;
+    if (config_.check_quorum && !quorum_active()) {
+      // Check-quorum (§6.2): a leader that has not heard from a majority for an election timeout
+      // steps down, so clients stop waiting on it and its lease expires.
+      GRAPE_MARK("raft.leader_steps_down_without_quorum");
+      become_follower(term_, kNoNode);
+      return;
+    }
+    for (auto& [peer, pr] : progress_) pr.recent_active = peer == id_;
+    if (transfer_target_ != kNoNode) {
+      GRAPE_MARK("raft.transfer_aborted_after_timeout");
+      transfer_target_ = kNoNode;
+    }
+  }
+  if (heartbeat_elapsed_ >= config_.heartbeat_ticks) {
+    heartbeat_elapsed_ = 0;
+    broadcast_heartbeat();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Elections
+
+bool Raft::is_promotable() const {
+  return std::binary_search(voters_.begin(), voters_.end(), id_);
+}
+
+// Leader stickiness (§4.2.3): while a node has heard from a leader within the minimum election
+// timeout it disregards vote requests, so a partitioned or half-connected node cannot unseat a
+// healthy leader. A leader is in lease until its check-quorum round finds it alone.
+bool Raft::in_lease() const {
+  return leader_ != kNoNode && election_elapsed_ < config_.election_ticks;
+}
+
+void Raft::campaign() {
+  if (role_ == Role::kLeader || !is_promotable()) return;
+  election_elapsed_ = 0;
+  start_campaign(config_.pre_vote ? CampaignKind::kPreElection : CampaignKind::kElection);
+}
+
+void Raft::start_campaign(CampaignKind kind) {
+  Term campaign_term;
+  MessageType type;
+  if (kind == CampaignKind::kPreElection) {
+    become_pre_candidate();
+    campaign_term = term_.next();  // the term we would stand at; our own term is unchanged
+    type = MessageType::kPreVote;
+  } else {
+    become_candidate();
+    campaign_term = term_;
+    type = MessageType::kVote;
+  }
+  if (record_vote(id_, true) == VoteOutcome::kWon) {
+    // A single-voter configuration wins at once.
+    if (kind == CampaignKind::kPreElection) {
+      start_campaign(CampaignKind::kElection);
+    } else {
+      become_leader();
+    }
+    return;
+  }
+  for (NodeId voter : voters_) {
+    if (voter == id_) continue;
+    Message m;
+    m.type = type;
+    m.to = voter;
+    m.term = campaign_term;
+    m.index = log_.last_index();
+    m.log_term = log_.last_term();
+    m.transfer = kind == CampaignKind::kTransfer;
+    send(std::move(m));
+  }
+}
+
+Raft::VoteOutcome Raft::record_vote(NodeId from, bool granted) {
+  votes_.emplace(from, granted);  // the first answer from a voter counts
+  size_t yes = 0;
+  size_t no = 0;
+  for (const auto& [voter, vote] : votes_) (vote ? yes : no)++;
+  const size_t quorum = voters_.size() / 2 + 1;
+  if (yes >= quorum) return VoteOutcome::kWon;
+  if (no > voters_.size() - quorum) return VoteOutcome::kLost;
+  return VoteOutcome::kPending;
+}
+
+void Raft::on_vote_request(const Message& m) {
+  const bool pre_vote = m.type == MessageType::kPreVote;
+  // We may vote for `m.from` if we already did this term, or have voted for nobody and know no
+  // leader, or (pre-vote) it asks about a later term than ours.
+  const bool can_vote = vote_ == m.from || (vote_ == kNoNode && leader_ == kNoNode) ||
+                        (pre_vote && m.term > term_);
+  const bool grant = can_vote && log_.is_up_to_date(m.index, m.log_term);  // §5.4.1
+  Message response;
+  response.type = pre_vote ? MessageType::kPreVoteResponse : MessageType::kVoteResponse;
+  response.to = m.from;
+  // A granted answer carries the asked term (for a pre-vote, the pre-candidate's future term);
+  // a refusal carries ours so a stale candidate learns it.
+  response.term = grant ? m.term : term_;
+  response.reject = !grant;
+  if (grant && !pre_vote) {
+    election_elapsed_ = 0;
+    vote_ = m.from;
+  }
+  send(std::move(response));
+}
+
+void Raft::on_vote_response(const Message& m) {
+  const bool expected = (role_ == Role::kPreCandidate && m.type == MessageType::kPreVoteResponse) ||
+                        (role_ == Role::kCandidate && m.type == MessageType::kVoteResponse);
+  if (!expected) return;  // a late answer to an election we have left
+  switch (record_vote(m.from, !m.reject)) {
+    case VoteOutcome::kWon:
+      if (role_ == Role::kPreCandidate) {
+        start_campaign(CampaignKind::kElection);
+      } else {
+        become_leader();
+      }
+      break;
+    case VoteOutcome::kLost:
+      // A pre-candidate that lost keeps its term; a candidate too (the refusals carried no
+      // higher term, or handle_term would have made us a follower already).
+      become_follower(term_, kNoNode);
+      break;
+    case VoteOutcome::kPending:
+      break;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step
+
+Status<StepError> Raft::step(const Message& m) {
+  if (m.to != id_) {
+    return Unexpected(StepError{StepErrorCode::kWrongRecipient, "message for another node"});
+  }
+  if (m.from == kNoNode || m.from == id_) {
+    return Unexpected(StepError{StepErrorCode::kUnknownPeer, "message from no valid peer"});
+  }
+  if (!handle_term(m)) return Status<StepError>::ok();
+
+  if (m.type == MessageType::kVote || m.type == MessageType::kPreVote) {
+    on_vote_request(m);
+    return Status<StepError>::ok();
+  }
+  switch (role_) {
+    case Role::kFollower:
+      step_follower(m);
+      break;
+    case Role::kPreCandidate:
+    case Role::kCandidate:
+      step_candidate(m);
+      break;
+    case Role::kLeader:
+      step_leader(m);
+      break;
+  }
+  return Status<StepError>::ok();
+}
+
+bool Raft::handle_term(const Message& m) {
+  const bool vote_request = m.type == MessageType::kVote || m.type == MessageType::kPreVote;
+  if (m.term > term_) {
+    if (vote_request && !m.transfer && in_lease()) {
+      GRAPE_MARK("raft.vote_ignored_in_lease");
+      return false;
+    }
+    if (m.type == MessageType::kPreVote) return true;  // asks about a future term: no change
+    if (m.type == MessageType::kPreVoteResponse && !m.reject) return true;  // our future term
+    become_follower(m.term, is_from_leader(m.type) ? m.from : kNoNode);
+    return true;
+  }
+  if (m.term < term_) {
+    if (is_from_leader(m.type)) {
+      // A stale leader (perhaps we ran up our term while cut off and now cannot win, or it was
+      // partitioned): tell it our term so it steps down. With stickiness our vote requests may
+      // never be heard, so this is how terms converge (etcd does the same).
+      GRAPE_MARK("raft.stale_leader_told_newer_term");
+      Message response;
+      response.type = MessageType::kAppendResponse;
+      response.to = m.from;
+      response.term = term_;
+      send(std::move(response));
+    } else if (m.type == MessageType::kPreVote) {
+      Message response;
+      response.type = MessageType::kPreVoteResponse;
+      response.to = m.from;
+      response.term = term_;
+      response.reject = true;
+      send(std::move(response));
+    }
+    return false;  // every other stale message is ignored
+  }
+  return true;
+}
+
+void Raft::step_follower(const Message& m) {
+  switch (m.type) {
+    case MessageType::kAppend:
+      election_elapsed_ = 0;
+      leader_ = m.from;
+      on_append(m);
+      break;
+    case MessageType::kHeartbeat:
+      election_elapsed_ = 0;
+      leader_ = m.from;
+      on_heartbeat(m);
+      break;
+    case MessageType::kTimeoutNow:
+      if (is_promotable()) {
+        GRAPE_MARK("raft.campaign_on_timeout_now");
+        start_campaign(CampaignKind::kTransfer);
+      }
+      break;
+    default:
+      break;  // responses to a role we no longer hold
+  }
+}
+
+void Raft::step_candidate(const Message& m) {
+  switch (m.type) {
+    case MessageType::kAppend:
+    case MessageType::kHeartbeat:
+      // A leader of our term exists (§5.2): concede.
+      become_follower(m.term, m.from);
+      step_follower(m);
+      break;
+    case MessageType::kVoteResponse:
+    case MessageType::kPreVoteResponse:
+      on_vote_response(m);
+      break;
+    default:
+      break;
+  }
+}
+
+void Raft::step_leader(const Message& m) {
+  switch (m.type) {
+    case MessageType::kAppendResponse:
+      on_append_response(m);
+      break;
+    case MessageType::kHeartbeatResponse:
+      on_heartbeat_response(m);
+      break;
+    default:
+      break;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replication: follower side
+
+void Raft::on_append(const Message& m) {
+  Message response;
+  response.type = MessageType::kAppendResponse;
+  response.to = m.from;
+  response.term = term_;
+  if (m.index < log_.committed()) {
+    // Everything up to our commit index is known to match: say so, and the leader skips ahead.
+    response.index = log_.committed();
+    send(std::move(response));
+    return;
+  }
+  if (auto last_new = log_.maybe_append(m.index, m.log_term, m.commit, m.entries)) {
+    response.index = *last_new;
+    send(std::move(response));
+    return;
+  }
+  // Reject with a hint for fast back-off (§5.3): the largest index at or below the probe whose
+  // term is at most the leader's term there; the leader skips every entry of a term we lack.
+  GRAPE_MARK("raft.append_rejected");
+  const LogIndex hint = log_.find_conflict_by_term(std::min(m.index, log_.last_index()), m.log_term);
+  response.reject = true;
+  response.index = m.index;
+  response.reject_hint = hint;
+  response.log_term = log_.term(hint);
+  send(std::move(response));
+}
+
+void Raft::on_heartbeat(const Message& m) {
+  log_.commit_to(m.commit);
+  Message response;
+  response.type = MessageType::kHeartbeatResponse;
+  response.to = m.from;
+  response.term = term_;
+  send(std::move(response));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replication: leader side
+
+const Progress* Raft::progress(NodeId peer) const {
+  auto it = progress_.find(peer);
+  return it == progress_.end() ? nullptr : &it->second;
+}
+
+void Raft::on_append_response(const Message& m) {
+  auto it = progress_.find(m.from);
+  if (it == progress_.end()) return;
+  Progress& pr = it->second;
+  pr.recent_active = true;
+  if (m.reject) {
+    LogIndex next_probe = m.reject_hint;
+    if (m.log_term > Term(0)) next_probe = log_.find_conflict_by_term(m.reject_hint, m.log_term);
+    if (pr.maybe_decrease_to(m.index, next_probe)) {
+      if (pr.state == ProgressState::kReplicate) pr.become_probe();
+      maybe_send_append(m.from, true);
+    }
+    return;
+  }
+  const bool was_paused = pr.is_paused();
+  if (!pr.maybe_update(m.index)) return;
+  if (pr.state == ProgressState::kProbe) {
+    pr.become_replicate();
+  } else {
+    pr.inflights.free_le(m.index);
+  }
+  if (maybe_commit()) {
+    broadcast_pending_ = true;  // followers learn the new commit index with the next appends
+  } else if (was_paused) {
+    maybe_send_append(m.from, true);
+  }
+  // Fill the pipeline: keep sending while the window has room and there are entries.
+  while (maybe_send_append(m.from, false)) {
+  }
+  if (m.from == transfer_target_ && pr.match == log_.last_index()) send_timeout_now(m.from);
+}
+
+void Raft::on_heartbeat_response(const Message& m) {
+  auto it = progress_.find(m.from);
+  if (it == progress_.end()) return;
+  Progress& pr = it->second;
+  pr.recent_active = true;
+  pr.probe_sent = false;
+  // A lost append may have left the window full forever; a heartbeat round trip proves the link
+  // works, so let one more append through (etcd does the same).
+  if (pr.state == ProgressState::kReplicate && pr.inflights.full()) pr.inflights.free_first_one();
+  if (pr.match < log_.last_index()) maybe_send_append(m.from, true);
+}
+
+bool Raft::maybe_send_append(NodeId to, bool send_if_empty) {
+  Progress& pr = progress_.at(to);
+  if (pr.is_paused()) return false;
+  Message m;
+  m.type = MessageType::kAppend;
+  m.to = to;
+  m.term = term_;
+  m.index = pr.next.prev();
+  m.log_term = log_.term(m.index);
+  m.entries = log_.entries_from(pr.next, config_.append_entries_max, config_.append_bytes_max);
+  if (m.entries.empty() && !send_if_empty) return false;
+  m.commit = log_.committed();
+  const LogIndex last = m.entries.empty() ? m.index : m.entries.back().index;
+  pr.on_append_sent(last, !m.entries.empty());
+  send(std::move(m));
+  return true;
+}
+
+void Raft::send_heartbeat(NodeId to) {
+  Message m;
+  m.type = MessageType::kHeartbeat;
+  m.to = to;
+  m.term = term_;
+  // Never tell a follower to commit past what it is known to hold: its log beyond `match` may
+  // still differ from ours.
+  m.commit = std::min(progress_.at(to).match, log_.committed());
+  send(std::move(m));
+}
+
+void Raft::broadcast_heartbeat() {
+  for (NodeId voter : voters_) {
+    if (voter != id_) send_heartbeat(voter);
+  }
+}
+
+void Raft::flush_broadcast() {
+  if (!broadcast_pending_ || role_ != Role::kLeader) return;
+  broadcast_pending_ = false;
+  for (NodeId voter : voters_) {
+    if (voter == id_) continue;
+    // Send even when there are no new entries, so a moved commit index reaches the followers.
+    if (maybe_send_append(voter, true)) {
+      while (maybe_send_append(voter, false)) {
+      }
+    }
+  }
+}
+
+bool Raft::maybe_commit() {
+  std::vector<LogIndex> matches;
+  matches.reserve(voters_.size());
+  for (NodeId voter : voters_) matches.push_back(progress_.at(voter).match);
+  std::sort(matches.begin(), matches.end(), std::greater<>());
+  const LogIndex quorum_index = matches[voters_.size() / 2];
+  // Figure 8: only an entry of the current term is committed by counting replicas; earlier
+  // entries commit with it.
+  return log_.maybe_commit(quorum_index, term_);
+}
+
+bool Raft::quorum_active() const {
+  size_t active = 0;
+  for (NodeId voter : voters_) {
+    if (voter == id_ || progress_.at(voter).recent_active) ++active;
+  }
+  return active >= voters_.size() / 2 + 1;
+}
+
+void Raft::append_entry(Bytes data) {
+  Entry e;
+  e.term = term_;
+  e.index = log_.last_index().next();
+  e.data = std::move(data);
+  log_.append({&e, 1});
+  broadcast_pending_ = true;
+}
+
+Expected<LogIndex, ProposeError> Raft::propose(Bytes command) {
+  if (role_ != Role::kLeader) {
+    return Unexpected(ProposeError{ProposeErrorCode::kNotLeader, leader_});
+  }
+  if (transfer_target_ != kNoNode) {
+    // New entries would keep the target from ever catching up (§3.10).
+    return Unexpected(ProposeError{ProposeErrorCode::kTransferInProgress, transfer_target_});
+  }
+  append_entry(std::move(command));
+  return log_.last_index();
+}
+
+Status<TransferError> Raft::transfer_leadership(NodeId to) {
+  if (role_ != Role::kLeader) return Unexpected(TransferError{TransferErrorCode::kNotLeader});
+  if (!std::binary_search(voters_.begin(), voters_.end(), to)) {
+    return Unexpected(TransferError{TransferErrorCode::kUnknownPeer});
+  }
+  if (to == id_ || to == transfer_target_) return Status<TransferError>::ok();
+  transfer_target_ = to;
+  election_elapsed_ = 0;  // the transfer is abandoned after one election timeout
+  if (progress_.at(to).match == log_.last_index()) {
+    send_timeout_now(to);
+  } else {
+    maybe_send_append(to, true);
+  }
+  return Status<TransferError>::ok();
+}
+
+void Raft::send_timeout_now(NodeId to) {
+  Message m;
+  m.type = MessageType::kTimeoutNow;
+  m.to = to;
+  m.term = term_;
+  send(std::move(m));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ready
+
+void Raft::send(Message m) {
+  m.from = id_;
+  if (needs_persisted_state(m)) {
+    messages_after_persist_.push_back(std::move(m));
+  } else {
+    messages_.push_back(std::move(m));
+  }
+}
+
+bool Raft::has_ready() const {
+  if (ready_outstanding_) return false;
+  return (broadcast_pending_ && role_ == Role::kLeader) || !messages_.empty() ||
+         !messages_after_persist_.empty() || log_.has_entries_to_persist() ||
+         log_.has_entries_to_apply() || hard_state() != last_handed_hard_state_;
+}
+
+Ready Raft::take_ready() {
+  GRAPE_ASSERT(!ready_outstanding_, "take_ready() again before advance()");
+  flush_broadcast();
+  Ready ready;
+  const HardState current = hard_state();
+  if (current != last_handed_hard_state_) {
+    ready.hard_state = current;
+    last_handed_hard_state_ = current;
+  }
+  ready.entries_to_persist = log_.take_entries_to_persist();
+  ready_last_persisted_.reset();
+  if (!ready.entries_to_persist.empty()) {
+    const Entry& last = ready.entries_to_persist.back();
+    ready_last_persisted_ = LogPosition{last.index, last.term};
+  }
+  ready.messages = std::move(messages_);
+  ready.messages_after_persist = std::move(messages_after_persist_);
+  messages_.clear();
+  messages_after_persist_.clear();
+  ready.entries_to_apply = log_.next_entries_to_apply(config_.apply_bytes_max);
+  ready_last_applied_ =
+      ready.entries_to_apply.empty() ? log_.applied() : ready.entries_to_apply.back().index;
+  ready_outstanding_ = true;
+  return ready;
+}
+
+void Raft::advance() {
+  GRAPE_ASSERT(ready_outstanding_, "advance() without a Ready taken");
+  ready_outstanding_ = false;
+  if (ready_last_persisted_) {
+    log_.stable_to(ready_last_persisted_->index, ready_last_persisted_->term);
+    ready_last_persisted_.reset();
+  }
+  log_.applied_to(ready_last_applied_);
+  if (role_ == Role::kLeader) {
+    // The leader's own copy counts towards a majority only once it is durable.
+    Progress& self = progress_.at(id_);
+    if (self.maybe_update(log_.persisted_last_index()) && maybe_commit()) {
+      broadcast_pending_ = true;
+    }
+  }
+}
+
+}  // namespace grape::raft

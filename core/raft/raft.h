@@ -1,0 +1,204 @@
+#pragma once
+// One Raft group: a pure, deterministic state machine in the style of etcd's raft. Nothing happens
+// except through its inputs (tick, step, propose, campaign, transfer_leadership) and it performs no
+// I/O: its outputs accumulate in a Ready batch that the driver takes, handles top to bottom
+// (persist, send, apply) and acknowledges with advance().
+//
+// Driver loop (sim::World and net's runtime both do this):
+//   feed inputs; while (raft.has_ready()) {
+//     Ready r = raft.take_ready();
+//     store.append(r.entries_to_persist); store.set_hard_state(*r.hard_state); sync;
+//     send(r.messages)  /* may also leave before the sync */;  send(r.messages_after_persist);
+//     apply(r.entries_to_apply);
+//     raft.advance();
+//   }
+//
+// Implements: randomized election timeouts (from the injected Rng), pre-vote (thesis §9.6),
+// check-quorum (§6.2), leader stickiness (§4.2.3), log replication with batching, pipelining
+// under an in-flight window and fast back-off on conflict (§5.3), the commit rule of Figure 8,
+// and leadership transfer (§3.10). Single-threaded.
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/base/expected.h"
+#include "core/base/rng.h"
+#include "core/raft/log_store.h"
+#include "core/raft/progress.h"
+#include "core/raft/raft_log.h"
+#include "core/raft/types.h"
+
+namespace grape::raft {
+
+struct Config {
+  NodeId id;
+  std::vector<NodeId> voters;  // the whole configuration, `id` included
+  // Election timeout: drawn uniformly from [election_ticks, election_ticks_max) at every reset.
+  // election_ticks is also the check-quorum period and the leader-stickiness window.
+  int election_ticks = 10;
+  int election_ticks_max = 0;  // 0: 2 * election_ticks
+  int heartbeat_ticks = 1;
+  bool pre_vote = true;
+  bool check_quorum = true;
+  size_t append_entries_max = 64;          // entries per append message (batching)
+  size_t append_bytes_max = 1024 * 1024;   // data bytes per append message
+  size_t inflight_appends_max = 256;       // appends in flight per follower (pipelining window)
+  size_t apply_bytes_max = 4 * 1024 * 1024;  // committed entries handed out per Ready
+};
+
+// Everything the driver must do, in this order, before calling advance().
+struct Ready {
+  std::optional<HardState> hard_state;         // persist when set
+  std::vector<Entry> entries_to_persist;        // may replace a conflicting stored suffix
+  std::vector<Message> messages;                // may leave at once, even before persisting
+  std::vector<Message> messages_after_persist;  // only once everything above is durable
+  std::vector<Entry> entries_to_apply;          // committed, in index order
+
+  bool empty() const {
+    return !hard_state && entries_to_persist.empty() && messages.empty() &&
+           messages_after_persist.empty() && entries_to_apply.empty();
+  }
+  bool operator==(const Ready&) const = default;
+};
+
+enum class ProposeErrorCode : uint8_t { kNotLeader, kTransferInProgress };
+struct ProposeError {
+  ProposeErrorCode code = ProposeErrorCode::kNotLeader;
+  NodeId leader_hint;  // where to retry, when known
+};
+
+enum class StepErrorCode : uint8_t { kWrongRecipient, kUnknownPeer };
+struct StepError {
+  StepErrorCode code = StepErrorCode::kWrongRecipient;
+  std::string detail;
+};
+
+enum class TransferErrorCode : uint8_t { kNotLeader, kUnknownPeer };
+struct TransferError {
+  TransferErrorCode code = TransferErrorCode::kNotLeader;
+};
+
+class Raft {
+ public:
+  // Restores term, vote, commit and log from `store`, which must outlive the Raft and is written
+  // only by the driver while handling a Ready.
+  Raft(const Config& config, const LogStore& store, Rng rng);
+
+  // One logical clock tick.
+  void tick();
+  // Handles a message from a peer. Messages from unknown peers or for another node are refused.
+  [[nodiscard]] Status<StepError> step(const Message& message);
+  // Appends a command to the leader's log; returns its index (not yet committed).
+  [[nodiscard]] Expected<LogIndex, ProposeError> propose(Bytes command);
+  // As if the election timer fired now (a no-op on a leader or a non-voter).
+  void campaign();
+  // Asks the leader to hand leadership to `to` once it is caught up (thesis §3.10).
+  [[nodiscard]] Status<TransferError> transfer_leadership(NodeId to);
+
+  bool has_ready() const;
+  Ready take_ready();
+  // The last Ready has been handled: its entries and hard state are durable, its messages sent
+  // and its entries applied.
+  void advance();
+
+  // Read-only view (checkers, status pages, tests).
+  NodeId id() const { return id_; }
+  Role role() const { return role_; }
+  Term term() const { return term_; }
+  NodeId vote() const { return vote_; }
+  NodeId leader() const { return leader_; }
+  NodeId transfer_target() const { return transfer_target_; }
+  const RaftLog& log() const { return log_; }
+  const std::vector<NodeId>& voters() const { return voters_; }
+  HardState hard_state() const { return {term_, vote_, log_.committed()}; }
+  // Leader only: the progress of `peer` (nullptr when not leader or unknown).
+  const Progress* progress(NodeId peer) const;
+
+ private:
+  enum class CampaignKind : uint8_t { kPreElection, kElection, kTransfer };
+
+  // Role transitions.
+  void become_follower(Term term, NodeId leader);
+  void become_pre_candidate();
+  void become_candidate();
+  void become_leader();
+  void reset(Term term);
+  void reset_election_timeout();
+
+  // Ticks.
+  void tick_election();
+  void tick_heartbeat();
+
+  // Elections.
+  void start_campaign(CampaignKind kind);
+  bool is_promotable() const;
+  bool in_lease() const;
+  void on_vote_request(const Message& m);
+  void on_vote_response(const Message& m);
+  enum class VoteOutcome : uint8_t { kPending, kWon, kLost };
+  VoteOutcome record_vote(NodeId from, bool granted);
+
+  // Term rules common to every message (§5.1); false when the message is done with.
+  bool handle_term(const Message& m);
+  void step_follower(const Message& m);
+  void step_candidate(const Message& m);
+  void step_leader(const Message& m);
+
+  // Replication, follower side.
+  void on_append(const Message& m);
+  void on_heartbeat(const Message& m);
+  // Replication, leader side.
+  void on_append_response(const Message& m);
+  void on_heartbeat_response(const Message& m);
+  bool maybe_send_append(NodeId to, bool send_if_empty);
+  void send_heartbeat(NodeId to);
+  void broadcast_heartbeat();
+  void flush_broadcast();
+  bool maybe_commit();
+  bool quorum_active() const;
+  void append_entry(Bytes data);
+  void send_timeout_now(NodeId to);
+
+  void send(Message m);
+
+  const Config config_;
+  const NodeId id_;
+  std::vector<NodeId> voters_;
+  const int election_ticks_max_;
+  Rng rng_;
+
+  Term term_;
+  NodeId vote_;
+  Role role_ = Role::kFollower;
+  NodeId leader_;
+  RaftLog log_;
+
+  int election_elapsed_ = 0;
+  int heartbeat_elapsed_ = 0;
+  int randomized_election_ticks_ = 0;
+
+  std::map<NodeId, bool> votes_;       // candidate and pre-candidate
+  std::map<NodeId, Progress> progress_;  // leader: every voter, self included
+  NodeId transfer_target_;
+  // Leader: entries were appended or the commit index moved; appends go out at take_ready()
+  // so that many proposals between two Readies leave as one batch per follower.
+  bool broadcast_pending_ = false;
+
+  // Outputs accumulated for the next Ready.
+  std::vector<Message> messages_;
+  std::vector<Message> messages_after_persist_;
+  HardState last_handed_hard_state_;
+  // What the outstanding Ready handed out, retired by advance().
+  bool ready_outstanding_ = false;
+  struct LogPosition {
+    LogIndex index;
+    Term term;
+  };
+  std::optional<LogPosition> ready_last_persisted_;  // the last entry it handed out to persist
+  LogIndex ready_last_applied_;
+};
+
+}  // namespace grape::raft

@@ -1,0 +1,110 @@
+#pragma once
+// SafetyChecker: the Raft safety properties (Figure 3 of the paper), checked online and
+// incrementally as the simulated run goes. The world reports what each node does (becomes leader,
+// persists entries, applies entries); the checker remembers just enough to catch a violation the
+// moment it happens:
+//
+//   election_safety      at most one leader per term
+//   log_matching         two logs holding an entry with the same index and term are identical up
+//                        to it: each persisted entry gets a digest of its whole prefix, and all
+//                        nodes' digests for one (index, term) must agree
+//   leader_completeness  a new leader's log holds every entry committed before its term
+//   state_machine_safety no two nodes apply different entries at the same index
+//   leader_append_only   a leader never overwrites or removes entries of its own log
+//
+// Each hook costs O(1) per entry. Violations are values; the first one is the run's verdict.
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/base/ids.h"
+#include "core/raft/types.h"
+#include "sim/time.h"
+
+namespace grape::sim {
+
+struct Violation {
+  std::string property;  // a name of scenario-format.md: election_safety, log_matching, ...
+  VirtualTime at;
+  NodeId node;
+  std::string detail;
+};
+
+class SafetyChecker {
+ public:
+  void set_now(VirtualTime now) { now_ = now; }
+
+  // `node` became leader of `term`; `last_index`/`term_at` describe its log at that moment.
+  template <class TermAt>
+  void on_leader_elected(NodeId node, Term term, LogIndex last_index, TermAt term_at);
+  // `node` made `entries` durable (they replace any stored suffix from entries.front().index);
+  // `is_leader_term` is its term when it is leader, else Term(0).
+  void on_persist(NodeId node, std::span<const raft::Entry> entries, Term is_leader_term);
+  // `node`, at `node_term`, applied `entry` to its state machine.
+  void on_apply(NodeId node, const raft::Entry& entry, Term node_term);
+  // `node` restarted with an empty state machine: it applies again from the start.
+  void on_restart(NodeId node);
+
+  bool ok() const { return violations_.empty(); }
+  const std::vector<Violation>& violations() const { return violations_; }
+  // The highest index known committed (applied somewhere).
+  LogIndex committed_index() const { return LogIndex(applied_.size()); }
+  // The highest index certainly committed in a term before `term`.
+  LogIndex committed_before(Term term) const;
+
+ private:
+  struct NodeLog {
+    std::vector<uint64_t> prefix_digest;  // [i] = digest of entries 1..i+1
+    std::vector<Term> terms;              // [i] = term of entry i+1
+    LogIndex applied;
+    Term leader_term;                     // the term in which it last persisted as leader
+  };
+  struct AppliedEntry {
+    Term term;
+    uint64_t data_digest;
+  };
+  // A node applying an entry while at term U proves the entry was committed in a term <= U
+  // (it learned of the commit from a leader of a term <= U). For each such bound, the highest
+  // index applied under it.
+
+  void report(const char* property, NodeId node, std::string detail);
+  NodeLog& log_of(NodeId node);
+
+  VirtualTime now_;
+  std::map<Term, NodeId> leaders_;
+  std::map<NodeId, NodeLog> logs_;
+  // (index, term) -> prefix digest, for every entry ever persisted anywhere.
+  std::unordered_map<uint64_t, uint64_t> digest_by_position_;
+  std::vector<AppliedEntry> applied_;  // [i] = what index i+1 applied as, the first time
+  std::map<Term, LogIndex> committed_by_term_bound_;
+  std::vector<Violation> violations_;
+};
+
+template <class TermAt>
+void SafetyChecker::on_leader_elected(NodeId node, Term term, LogIndex last_index,
+                                      TermAt term_at) {
+  auto [it, inserted] = leaders_.emplace(term, node);
+  if (!inserted && it->second != node) {
+    report("election_safety", node,
+           "n" + std::to_string(node.value) + " and n" + std::to_string(it->second.value) +
+               " are both leader of term " + std::to_string(term.value));
+  }
+  // Leader completeness: every entry committed in a term before `term` is in the new leader's
+  // log. By log matching it is enough to look at the highest such entry.
+  const LogIndex committed = committed_before(term);
+  if (committed == LogIndex(0)) return;
+  const Term committed_term = applied_[committed.value - 1].term;
+  const Term held = last_index >= committed ? term_at(committed) : Term(0);
+  if (held != committed_term) {
+    report("leader_completeness", node,
+           "leader of term " + std::to_string(term.value) + " lacks committed entry " +
+               std::to_string(committed.value) + "@" + std::to_string(committed_term.value) +
+               " (its log ends at " + std::to_string(last_index.value) + ")");
+  }
+}
+
+}  // namespace grape::sim
