@@ -17,10 +17,17 @@ enum class TraceKind : uint8_t {
   kRoleChange,  // node, role, term, leader
   kCrash,       // node
   kRestart,     // node
-  kPartition,   // detail: the groups
-  kCut,         // detail: from -> to
-  kHeal,        //
+  kPause,       // node; detail: for how long
+  kResume,      // node
+  kPartition,   // detail: the groups, e.g. "{n1,n2} {n3,n4,n5}"
+  kCut,         // detail: "{n1} -> {n2,n3}"
+  kHeal,        // every partition and cut lifted
+  kLinkChange,  // detail: latency/drop/duplicate change and its duration
+  kDiskFault,   // node; detail: the fault
+  kDrift,       // node; detail: the rate
   kCommit,      // node (the leader), index: its new commit index
+  kNoOp,        // a fault that did not apply (no leader, node already down, ...); detail: why
+  kViolation,   // node; detail: the property and what broke
   kNote,        // detail: free text from a test or scenario
 };
 

@@ -321,7 +321,7 @@ void World::crash(NodeId id) {
   SimNode& n = node(id);
   trace_.add(0xFA04).add(id.value).add(n.raft ? 1 : 0);
   if (!n.raft) {
-    emit(TraceEvent{now_, TraceKind::kNote, id, {}, {}, {}, {}, "crash skipped: already down"});
+    emit(TraceEvent{now_, TraceKind::kNoOp, id, {}, {}, {}, {}, "crash skipped: already down"});
     return;
   }
   n.raft.reset();
@@ -334,7 +334,7 @@ void World::restart(NodeId id) {
   SimNode& n = node(id);
   trace_.add(0xFA05).add(id.value).add(n.raft ? 1 : 0);
   if (n.raft) {
-    emit(TraceEvent{now_, TraceKind::kNote, id, {}, {}, {}, {}, "restart skipped: already up"});
+    emit(TraceEvent{now_, TraceKind::kNoOp, id, {}, {}, {}, {}, "restart skipped: already up"});
     return;
   }
   boot(n);
