@@ -259,7 +259,10 @@ Status<StepError> Raft::step(const Message& m) {
   if (m.to != id_) {
     return Unexpected(StepError{StepErrorCode::kWrongRecipient, "message for another node"});
   }
-  if (m.from == kNoNode || m.from == id_) {
+  // Only members of the configuration take part: a grant from a stranger must never count
+  // towards a majority (RaftElection.VoteFromNonMemberDoesNotCount).
+  if (m.from == kNoNode || m.from == id_ ||
+      !std::binary_search(voters_.begin(), voters_.end(), m.from)) {
     return Unexpected(StepError{StepErrorCode::kUnknownPeer, "message from no valid peer"});
   }
   if (!handle_term(m)) return Status<StepError>::ok();

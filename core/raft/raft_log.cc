@@ -99,7 +99,9 @@ std::vector<Entry> RaftLog::entries_from(LogIndex lo, size_t max_count, size_t m
   std::vector<Entry> out;
   if (lo > last_index() || max_count == 0) return out;
   GRAPE_ASSERT(lo >= first_index(), "entries_from(" << lo << ") below first " << first_index());
-  const LogIndex hi = std::min(last_index().next(), lo + max_count);
+  // Not lo + max_count: an unlimited count (SIZE_MAX) would wrap around
+  // (RaftLog.EntriesFromAcceptsAnUnlimitedCount).
+  const LogIndex hi = max_count > last_index() - lo ? last_index().next() : lo + max_count;
   size_t bytes = 0;
   if (lo < offset_) {
     store_.entries(lo, std::min(hi, offset_), max_bytes, out);
