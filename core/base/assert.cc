@@ -5,7 +5,7 @@
 
 namespace grape {
 namespace {
-CrashHook g_crash_hook = nullptr;
+thread_local CrashHook g_crash_hook = nullptr;  // per thread, like the simulated world it describes
 }  // namespace
 
 CrashHook set_crash_hook(CrashHook hook) {

@@ -10,7 +10,7 @@
 namespace grape {
 
 using CrashHook = void (*)();
-// Installs a hook run before abort; returns the previous one. Not thread-safe: set it at start-up.
+// Installs this thread's hook, run before abort; returns the previous one.
 CrashHook set_crash_hook(CrashHook hook);
 
 [[noreturn]] void assert_failed(const char* condition, const char* file, int line,

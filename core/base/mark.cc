@@ -5,8 +5,9 @@
 
 namespace grape {
 namespace {
+// Per thread: sweeps run one simulated world per thread, and a test reads its own thread's marks.
 std::map<std::string, uint64_t, std::less<>>& marks() {
-  static std::map<std::string, uint64_t, std::less<>> counts;
+  thread_local std::map<std::string, uint64_t, std::less<>> counts;
   return counts;
 }
 }  // namespace

@@ -1,7 +1,7 @@
 #pragma once
 // GRAPE_MARK("name"): counts a pass through a rare branch so that one named test can assert the
 // branch was reached (as TigerBeetle's coverage marks do). Cheap enough for rare paths only.
-// Not thread-safe: grape's core runs single-threaded in both worlds.
+// Counts are per thread: each core runs single-threaded, and a sweep runs one world per thread.
 
 #include <cstdint>
 #include <string_view>

@@ -1,0 +1,82 @@
+#include "core/node/node.h"
+
+#include "core/base/mark.h"
+
+namespace grape::node {
+
+Node::Node(const NodeConfig& config, const raft::LogStore& store, Rng rng)
+    : config_(config), raft_(config.raft, store, rng) {}
+
+void Node::reply(uint64_t client, uint64_t request, ReplyStatus status, kv::Result result) {
+  replies_.push_back(ClientReply{client, request, status, raft_.leader(), std::move(result)});
+}
+
+void Node::on_client_request(const ClientRequest& request) {
+  if (raft_.role() != raft::Role::kLeader) {
+    reply(request.client, request.request, ReplyStatus::kRedirect);
+    return;
+  }
+  if (pending_.size() >= config_.pending_requests_max) {
+    GRAPE_MARK("node.overloaded");
+    reply(request.client, request.request, ReplyStatus::kRejected);
+    return;
+  }
+  auto index = raft_.propose(kv::encode_command(request.command));
+  if (!index) {
+    reply(request.client, request.request,
+          index.error().code == raft::ProposeErrorCode::kNotLeader ? ReplyStatus::kRedirect
+                                                                   : ReplyStatus::kRejected);
+    return;
+  }
+  pending_.emplace(*index, Pending{request.client, request.request, raft_.term()});
+}
+
+NodeReady Node::take_ready() {
+  NodeReady ready;
+  raft_ready_taken_ = raft_.has_ready();
+  if (raft_ready_taken_) {
+    ready.raft = raft_.take_ready();
+    to_apply_ = ready.raft.entries_to_apply;
+  }
+  ready.replies = std::move(replies_);
+  replies_.clear();
+  return ready;
+}
+
+void Node::advance() {
+  if (!raft_ready_taken_) return;
+  raft_ready_taken_ = false;
+  for (const raft::Entry& entry : to_apply_) apply(entry);
+  to_apply_.clear();
+  raft_.advance();
+}
+
+void Node::apply(const raft::Entry& entry) {
+  kv::Result result;
+  bool applied = false;
+  if (!entry.data.empty()) {  // empty: a new leader's no-op
+    auto command = kv::decode_command(entry.data);
+    if (command) {
+      result = kv_.apply(*command);
+      applied = true;
+    } else {
+      // Only our own encoder writes entries, and frames are checksummed on the wire and disk;
+      // every replica skips such an entry alike, so the replicas stay identical.
+      GRAPE_MARK("node.undecodable_entry");
+    }
+  }
+  // Answer every request proposed at or below this index: the one at this index succeeded if the
+  // entry is ours (same term); any other was overwritten by a later leader and will never apply.
+  while (!pending_.empty() && pending_.begin()->first <= entry.index) {
+    const auto& [index, pending] = *pending_.begin();
+    const bool ours = index == entry.index && pending.term == entry.term;
+    if (ours && applied) {
+      reply(pending.client, pending.request, ReplyStatus::kOk, result);
+    } else {
+      reply(pending.client, pending.request, ReplyStatus::kDropped);
+    }
+    pending_.erase(pending_.begin());
+  }
+}
+
+}  // namespace grape::node

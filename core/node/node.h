@@ -1,0 +1,108 @@
+#pragma once
+// node::Node: the deterministic heart of one grape process. Today it hosts one Raft group with the
+// key-value state machine and answers client requests; it grows into the multi-Raft host of the
+// design (metadata group plus shard replicas, batched sends) in the sharding issues. Both worlds
+// drive it the same way (sim::World now, net's runtime later):
+//
+//   tick() / step(message) / on_client_request(request)
+//   while (node.has_ready()) {
+//     NodeReady r = node.take_ready();
+//     persist r.raft's entries and hard state; send r.raft.messages (any time) and
+//     r.raft.messages_after_persist (after the sync); send r.replies to their clients;
+//     node.advance();   // applies r.raft.entries_to_apply; their replies come in the next Ready
+//   }
+//
+// Client requests: a follower answers kRedirect with its leader hint; the leader proposes the
+// command and answers once the entry is applied. Every answer is definite except silence: a
+// request whose node crashes, or whose answer is lost, is never answered (the client times out
+// and must treat the call as indeterminate).
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "core/base/rng.h"
+#include "core/kv/kv.h"
+#include "core/raft/raft.h"
+
+namespace grape::node {
+
+struct ClientRequest {
+  uint64_t client = 0;   // where the answer goes
+  uint64_t request = 0;  // the client's id for this call, echoed in the answer
+  kv::Command command;
+};
+
+enum class ReplyStatus : uint8_t {
+  kOk,        // applied: `result` holds the outcome (a cas with result.ok false did not write)
+  kRedirect,  // not the leader; nothing was proposed; retry at `leader_hint` when known
+  kRejected,  // refused before proposing (transfer in progress, overloaded); nothing happened
+  kDropped,   // proposed, but another entry was committed at its index: it will never apply
+};
+
+struct ClientReply {
+  uint64_t client = 0;
+  uint64_t request = 0;
+  ReplyStatus status = ReplyStatus::kOk;
+  NodeId leader_hint;
+  kv::Result result;
+};
+
+struct NodeConfig {
+  raft::Config raft;
+  size_t pending_requests_max = 100'000;  // proposed requests awaiting apply
+};
+
+struct NodeReady {
+  raft::Ready raft;
+  std::vector<ClientReply> replies;
+};
+
+class Node {
+ public:
+  Node(const NodeConfig& config, const raft::LogStore& store, Rng rng);
+
+  void tick() { raft_.tick(); }
+  [[nodiscard]] Status<raft::StepError> step(const raft::Message& message) {
+    return raft_.step(message);
+  }
+  void on_client_request(const ClientRequest& request);
+  // Proposes opaque bytes with no client to answer (tests and benchmarks; clients use requests).
+  [[nodiscard]] Expected<LogIndex, raft::ProposeError> propose(Bytes command) {
+    return raft_.propose(std::move(command));
+  }
+  void campaign() { raft_.campaign(); }
+  [[nodiscard]] Status<raft::TransferError> transfer_leadership(NodeId to) {
+    return raft_.transfer_leadership(to);
+  }
+
+  bool has_ready() const { return !replies_.empty() || raft_.has_ready(); }
+  NodeReady take_ready();
+  void advance();
+
+  const raft::Raft& raft() const { return raft_; }
+  const kv::KvStore& kv() const { return kv_; }
+  size_t pending_requests() const { return pending_.size(); }
+
+ private:
+  struct Pending {
+    uint64_t client = 0;
+    uint64_t request = 0;
+    Term term;  // the term it was proposed in: the entry at its index must carry it
+  };
+
+  void apply(const raft::Entry& entry);
+  void reply(uint64_t client, uint64_t request, ReplyStatus status, kv::Result result = {});
+
+  const NodeConfig config_;
+  raft::Raft raft_;
+  kv::KvStore kv_;
+  std::map<LogIndex, Pending> pending_;
+  std::vector<ClientReply> replies_;
+  bool raft_ready_taken_ = false;
+  std::vector<raft::Entry> to_apply_;  // of the Ready being handled
+};
+
+}  // namespace grape::node
