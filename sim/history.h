@@ -30,7 +30,7 @@ struct Operation {
   std::optional<std::string> value;     // put/cas: the value written; get (ok): the value read
   std::optional<std::string> expected;  // cas: the value it requires (nullopt: key absent)
   VirtualTime invoked;
-  VirtualTime completed;  // meaningful for kOk and kFail
+  VirtualTime completed;  // kOk, kFail: the answer; kInfo: when the client gave up waiting
   OpOutcome outcome = OpOutcome::kPending;
 };
 

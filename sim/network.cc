@@ -15,7 +15,6 @@ void SimNetwork::resize(size_t node_count) {
   // Links are stored densely; rebuild keeping what existing pairs had.
   std::vector<LinkSpec> links(node_count * node_count, defaults_);
   std::vector<uint8_t> partitioned(node_count * node_count, 0);
-  std::vector<uint8_t> cut(node_count * node_count, 0);
   std::vector<VirtualTime> last(node_count * node_count);
   for (size_t f = 0; f < node_count_; ++f) {
     for (size_t t = 0; t < node_count_; ++t) {
@@ -23,14 +22,12 @@ void SimNetwork::resize(size_t node_count) {
       const size_t new_slot = f * node_count + t;
       links[new_slot] = links_[old_slot];
       partitioned[new_slot] = partitioned_[old_slot];
-      cut[new_slot] = cut_[old_slot];
       last[new_slot] = last_arrival_[old_slot];
     }
   }
   node_count_ = node_count;
   links_ = std::move(links);
   partitioned_ = std::move(partitioned);
-  cut_ = std::move(cut);
   last_arrival_ = std::move(last);
 }
 
@@ -52,22 +49,61 @@ void SimNetwork::set_all_links(const LinkSpec& spec) {
 }
 
 bool SimNetwork::can_deliver(NodeId from, NodeId to) const {
-  const size_t s = slot(from, to);
-  return partitioned_[s] == 0 && cut_[s] == 0;
+  if (partitioned_[slot(from, to)] != 0) return false;
+  for (const LinkRule& rule : rules_) {
+    if (rule.effect == LinkRule::Effect::kCut && rule.kinds == kAllMessageKinds &&
+        std::binary_search(rule.from.begin(), rule.from.end(), from) &&
+        std::binary_search(rule.to.begin(), rule.to.end(), to)) {
+      return false;
+    }
+  }
+  return true;
 }
 
-void SimNetwork::route(NodeId from, NodeId to, VirtualTime now, std::vector<VirtualTime>& out) {
+bool SimNetwork::apply_rules(NodeId from, NodeId to, MessageKinds kind, VirtualTime now,
+                             int& copies, LinkSpec& spec) {
+  for (const LinkRule& rule : rules_) {
+    if (rule.until && now >= *rule.until) continue;
+    if (rule.kinds != kAllMessageKinds && (rule.kinds & kind) == 0) continue;
+    if (!std::binary_search(rule.from.begin(), rule.from.end(), from) ||
+        !std::binary_search(rule.to.begin(), rule.to.end(), to)) {
+      continue;
+    }
+    switch (rule.effect) {
+      case LinkRule::Effect::kCut:
+        return false;
+      case LinkRule::Effect::kDrop:
+        if (rng_.chance(rule.rate)) return false;
+        break;
+      case LinkRule::Effect::kDuplicate:
+        if (rng_.chance(rule.rate)) copies = 2;
+        break;
+      case LinkRule::Effect::kLatency:
+        spec.latency_min = rule.latency_min;
+        spec.latency_max = rule.latency_max;
+        break;
+    }
+  }
+  return true;
+}
+
+void SimNetwork::route(NodeId from, NodeId to, MessageKinds kind, VirtualTime now,
+                       std::vector<VirtualTime>& out) {
   const size_t s = slot(from, to);
-  if (partitioned_[s] != 0 || cut_[s] != 0) {
+  if (partitioned_[s] != 0) {
     ++dropped_;
     return;
   }
-  const LinkSpec& spec = links_[s];
+  LinkSpec spec = links_[s];
+  int copies = spec.duplicate > 0.0 && rng_.chance(spec.duplicate) ? 2 : 1;
+  if (!rules_.empty() && !apply_rules(from, to, kind, now, copies, spec)) {
+    ++dropped_;
+    return;
+  }
   if (spec.drop > 0.0 && rng_.chance(spec.drop)) {
     ++dropped_;
     return;
   }
-  const int copies = spec.duplicate > 0.0 && rng_.chance(spec.duplicate) ? 2 : 1;
   if (copies == 2) ++duplicated_;
   for (int i = 0; i < copies; ++i) {
     VirtualTime arrival = now + Duration{rng_.between(spec.latency_min.ns, spec.latency_max.ns)};
@@ -77,6 +113,10 @@ void SimNetwork::route(NodeId from, NodeId to, VirtualTime now, std::vector<Virt
     }
     out.push_back(arrival);
   }
+}
+
+Duration SimNetwork::client_latency() {
+  return Duration{rng_.between(defaults_.latency_min.ns, defaults_.latency_max.ns)};
 }
 
 void SimNetwork::partition(const std::vector<std::vector<NodeId>>& groups) {
@@ -95,24 +135,36 @@ void SimNetwork::partition(const std::vector<std::vector<NodeId>>& groups) {
   }
 }
 
-void SimNetwork::cut(const std::vector<NodeId>& from, const std::vector<NodeId>& to) {
-  for (NodeId f : from) {
-    for (NodeId t : to) {
-      if (f != t) cut_[slot(f, t)] = 1;
-    }
-  }
+void SimNetwork::cut(const std::vector<NodeId>& from, const std::vector<NodeId>& to,
+                     MessageKinds kinds) {
+  LinkRule rule;
+  rule.effect = LinkRule::Effect::kCut;
+  rule.from = from;
+  rule.to = to;
+  rule.kinds = kinds;
+  add_rule(std::move(rule));
+}
+
+void SimNetwork::add_rule(LinkRule rule) {
+  for (NodeId n : rule.from) (void)slot(n, n);  // validates the nodes
+  for (NodeId n : rule.to) (void)slot(n, n);
+  std::sort(rule.from.begin(), rule.from.end());
+  std::sort(rule.to.begin(), rule.to.end());
+  rules_.push_back(std::move(rule));
 }
 
 void SimNetwork::isolate(NodeId node) { partition({{node}}); }
 
-void SimNetwork::heal_all() {
+bool SimNetwork::heal_all() {
+  const bool had_faults = has_faults();
   std::fill(partitioned_.begin(), partitioned_.end(), 0);
-  std::fill(cut_.begin(), cut_.end(), 0);
+  std::erase_if(rules_, [](const LinkRule& rule) { return !rule.until; });
+  return had_faults;
 }
 
 bool SimNetwork::has_faults() const {
   return std::any_of(partitioned_.begin(), partitioned_.end(), [](uint8_t b) { return b != 0; }) ||
-         std::any_of(cut_.begin(), cut_.end(), [](uint8_t b) { return b != 0; });
+         std::any_of(rules_.begin(), rules_.end(), [](const LinkRule& r) { return !r.until; });
 }
 
 }  // namespace grape::sim

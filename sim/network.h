@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "core/base/ids.h"
@@ -15,6 +16,26 @@
 #include "sim/time.h"
 
 namespace grape::sim {
+
+// Message kinds as the scenario format names them, as bits of a mask (0 = every kind). The raft
+// message types map onto the first bits in their declaration order; snapshot has its own bit.
+using MessageKinds = uint32_t;
+inline constexpr MessageKinds kAllMessageKinds = 0;
+inline constexpr int kSnapshotKindBit = 9;
+inline MessageKinds kind_bit(int message_type) { return MessageKinds{1} << message_type; }
+
+// A timed change to some links: lose, drop, duplicate or delay the messages of some kinds from
+// some nodes to others, until `until` (or until healed when it has no end).
+struct LinkRule {
+  enum class Effect : uint8_t { kCut, kDrop, kDuplicate, kLatency };
+  Effect effect = Effect::kCut;
+  std::vector<NodeId> from;  // sorted
+  std::vector<NodeId> to;    // sorted
+  MessageKinds kinds = kAllMessageKinds;
+  double rate = 1.0;             // kDrop, kDuplicate
+  Duration latency_min, latency_max;  // kLatency
+  std::optional<VirtualTime> until;   // nullopt: until heal_all()
+};
 
 struct LinkSpec {
   Duration latency_min = milliseconds(1);
@@ -32,19 +53,27 @@ class SimNetwork {
   // Grows the network for a node joining; its links get the default spec.
   void add_node();
 
-  // The delivery times of one message sent now from -> to: none (lost or blocked), one, or two
-  // (duplicated). Appends to `out`.
-  void route(NodeId from, NodeId to, VirtualTime now, std::vector<VirtualTime>& out);
+  // The delivery times of one message of kind bit `kind` sent now from -> to: none (lost or
+  // blocked), one, or two (duplicated). Appends to `out`.
+  void route(NodeId from, NodeId to, MessageKinds kind, VirtualTime now,
+             std::vector<VirtualTime>& out);
+  // The latency of a client <-> node message: the default link latency; clients are never
+  // partitioned (faults are between nodes).
+  Duration client_latency();
 
   // Symmetric partition: nodes in different groups cannot talk. Nodes in no group form one more
   // group together. Replaces any earlier partition (cuts stay).
   void partition(const std::vector<std::vector<NodeId>>& groups);
   // One-way cut: messages from any of `from` to any of `to` are lost until healed.
-  void cut(const std::vector<NodeId>& from, const std::vector<NodeId>& to);
+  void cut(const std::vector<NodeId>& from, const std::vector<NodeId>& to,
+           MessageKinds kinds = kAllMessageKinds);
+  // Adds a timed or healable change to some links.
+  void add_rule(LinkRule rule);
   // Isolates one node from every other, both ways.
   void isolate(NodeId node);
-  // Lifts every partition and cut.
-  void heal_all();
+  // Lifts every partition and cut, and every link rule without an end time. Returns whether
+  // there was anything to heal.
+  bool heal_all();
   bool has_faults() const;
   bool can_deliver(NodeId from, NodeId to) const;
 
@@ -58,13 +87,16 @@ class SimNetwork {
  private:
   size_t slot(NodeId from, NodeId to) const;
   void resize(size_t node_count);
+  // Applies the rules to one message; false when a cut or drop rule loses it.
+  bool apply_rules(NodeId from, NodeId to, MessageKinds kind, VirtualTime now, int& copies,
+                   LinkSpec& spec);
 
   size_t node_count_;
   LinkSpec defaults_;
   Rng rng_;
   std::vector<LinkSpec> links_;          // [(from-1) * N + (to-1)]
   std::vector<uint8_t> partitioned_;     // symmetric partition blocks this link
-  std::vector<uint8_t> cut_;             // one-way cut blocks this link
+  std::vector<LinkRule> rules_;
   std::vector<VirtualTime> last_arrival_;  // FIFO links: arrival time of the last message
   uint64_t dropped_ = 0;
   uint64_t duplicated_ = 0;

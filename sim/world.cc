@@ -1,6 +1,7 @@
 #include "sim/world.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <sstream>
 
 #include "core/base/assert.h"
@@ -8,7 +9,8 @@
 namespace grape::sim {
 
 namespace {
-// The world whose assertion is failing, for the crash hook (the simulator is single-threaded).
+// The world whose assertion is failing, for the crash hook (the simulator is single-threaded;
+// sweeps run one world per thread).
 thread_local const World* g_current_world = nullptr;
 
 void print_world_on_crash() {
@@ -19,16 +21,35 @@ void print_world_on_crash() {
                static_cast<unsigned long long>(g_current_world->stats().events));
 }
 
-int ticks_in(Duration span, Duration tick) { return static_cast<int>(std::max<int64_t>(1, span / tick)); }
+int ticks_in(Duration span, Duration tick) {
+  return static_cast<int>(std::max<int64_t>(1, span / tick));
+}
+
+std::string describe_nodes(const std::vector<NodeId>& nodes) {
+  std::ostringstream out;
+  out << "{";
+  for (size_t i = 0; i < nodes.size(); ++i) out << (i ? "," : "") << "n" << nodes[i];
+  out << "}";
+  return out.str();
+}
 }  // namespace
 
 struct World::SimNode {
   NodeId id;
-  raft::MemoryLogStore store;  // the node's disk: survives crashes
-  std::unique_ptr<raft::Raft> raft;  // volatile: null while the node is down
+  raft::MemoryLogStore store;        // the node's disk: survives crashes
+  std::unique_ptr<node::Node> node;  // the process: null while down
   uint64_t incarnation = 0;
-  Rng rng{0};                         // this incarnation's draws: tick phase, disk latency
-  std::optional<raft::Ready> persisting;  // a Ready whose writes are not yet durable
+  Rng rng{0};                              // this incarnation's draws: tick phase, disk latency
+  std::optional<node::NodeReady> persisting;  // a Ready whose writes are not yet durable
+  bool sync_done_while_paused = false;
+  // Pause: what arrived meanwhile, delivered in order at resume.
+  bool paused = false;
+  std::vector<std::pair<Payload::Kind, uint32_t>> inbox;
+  double tick_rate = 1.0;       // drift
+  VirtualTime disk_stalled_until;
+  bool tear_on_crash = false;
+  bool corrupt_on_crash = false;
+  std::string refused_start;  // set when the disk is corrupt: the node stays down
   // Last observed, to report changes.
   raft::Role role = raft::Role::kFollower;
   Term term;
@@ -78,23 +99,32 @@ void World::boot(SimNode& n) {
   ++n.incarnation;
   const Rng incarnation_rng = rng_.fork(n.id.value).fork(n.incarnation);
   n.rng = incarnation_rng.fork(1);
-  raft::Config config;
-  config.id = n.id;
-  config.voters = node_ids();
-  config.election_ticks = ticks_in(options_.election_timeout_min, options_.tick);
-  config.election_ticks_max =
-      std::max(config.election_ticks + 1, ticks_in(options_.election_timeout_max, options_.tick) + 1);
-  config.heartbeat_ticks = ticks_in(options_.heartbeat, options_.tick);
-  config.pre_vote = options_.pre_vote;
-  config.check_quorum = options_.check_quorum;
-  n.raft = std::make_unique<raft::Raft>(config, n.store, incarnation_rng.fork(2));
-  n.role = n.raft->role();
-  n.term = n.raft->term();
+  node::NodeConfig config;
+  config.raft.id = n.id;
+  config.raft.voters = node_ids();
+  config.raft.election_ticks = ticks_in(options_.election_timeout_min, options_.tick);
+  config.raft.election_ticks_max = std::max(
+      config.raft.election_ticks + 1, ticks_in(options_.election_timeout_max, options_.tick) + 1);
+  config.raft.heartbeat_ticks = ticks_in(options_.heartbeat, options_.tick);
+  config.raft.pre_vote = options_.pre_vote;
+  config.raft.check_quorum = options_.check_quorum;
+  n.node = std::make_unique<node::Node>(config, n.store, incarnation_rng.fork(2));
+  n.paused = false;
+  n.inbox.clear();
+  n.sync_done_while_paused = false;
+  n.role = n.node->raft().role();
+  n.term = n.node->raft().term();
   n.leader = kNoNode;
-  n.commit = n.raft->log().committed();
+  n.commit = n.node->raft().log().committed();
   checker_.on_restart(n.id);
   // A random phase, so that nodes' ticks are not in lockstep.
   schedule_tick(n, now_ + Duration{1 + n.rng.between(0, options_.tick.ns - 1)});
+}
+
+Duration World::tick_period(const SimNode& n) const {
+  if (n.tick_rate == 1.0) return options_.tick;
+  return Duration{std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(options_.tick.ns) /
+                                                            n.tick_rate))};
 }
 
 void World::schedule_tick(SimNode& n, VirtualTime at) {
@@ -103,10 +133,11 @@ void World::schedule_tick(SimNode& n, VirtualTime at) {
 
 void World::on_tick(NodeId id, uint64_t incarnation) {
   SimNode& n = node(id);
-  if (!n.raft || n.incarnation != incarnation) return;  // a timer of a crashed incarnation
-  n.raft->tick();
+  if (!n.node || n.incarnation != incarnation) return;  // a timer of a crashed incarnation
+  if (n.paused) return;  // the timer chain restarts at resume
+  n.node->tick();
   drain(n);
-  schedule_tick(n, now_ + options_.tick);
+  schedule_tick(n, now_ + tick_period(n));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -136,6 +167,15 @@ bool World::step() {
       action(*this);
       break;
     }
+    case Payload::Kind::kClientRequest:
+      deliver_client_request(NodeId(p.node), p.slot);
+      break;
+    case Payload::Kind::kClientReply:
+      deliver_client_reply(p.slot);
+      break;
+    case Payload::Kind::kResume:
+      on_resume(NodeId(p.node), p.incarnation);
+      break;
   }
   return true;
 }
@@ -165,96 +205,133 @@ void World::schedule(VirtualTime at, std::function<void(World&)> action) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Messages
-
-uint32_t World::store_message(raft::Message message) {
-  if (!free_slots_.empty()) {
-    const uint32_t slot = free_slots_.back();
-    free_slots_.pop_back();
-    in_flight_[slot] = std::move(message);
-    return slot;
-  }
-  in_flight_.push_back(std::move(message));
-  return static_cast<uint32_t>(in_flight_.size() - 1);
-}
+// Messages between nodes
 
 void World::send_all(SimNode& n, std::vector<raft::Message>& messages) {
   for (raft::Message& m : messages) {
     ++stats_.messages_sent;
     scratch_arrivals_.clear();
-    network_.route(n.id, m.to, now_, scratch_arrivals_);
+    network_.route(n.id, m.to, kind_bit(static_cast<int>(m.type)), now_, scratch_arrivals_);
     const auto to = static_cast<uint32_t>(m.to.value);
     for (size_t i = 0; i < scratch_arrivals_.size(); ++i) {
       // The last copy takes the message; a duplicate before it gets a copy.
       const bool last = i + 1 == scratch_arrivals_.size();
-      const uint32_t slot = last ? store_message(std::move(m)) : store_message(m);
+      const uint32_t slot = last ? in_flight_.put(std::move(m)) : in_flight_.put(m);
       queue_.push(scratch_arrivals_[i], Payload{Payload::Kind::kDeliver, to, slot, 0});
     }
   }
 }
 
 void World::deliver(NodeId to, uint32_t slot) {
-  raft::Message m = std::move(*in_flight_[slot]);
-  in_flight_[slot].reset();
-  free_slots_.push_back(slot);
-  trace_.add(static_cast<uint64_t>(m.type)).add(m.from.value).add(m.term.value).add(m.index.value);
   SimNode& n = node(to);
-  if (!n.raft) return;  // the node is down: the message is lost
+  if (n.paused) {
+    n.inbox.emplace_back(Payload::Kind::kDeliver, slot);
+    return;
+  }
+  raft::Message m = in_flight_.take(slot);
+  trace_.add(static_cast<uint64_t>(m.type)).add(m.from.value).add(m.term.value).add(m.index.value);
+  if (!n.node) return;  // the node is down: the message is lost
   ++stats_.messages_delivered;
-  const auto status = n.raft->step(m);
+  const auto status = n.node->step(m);
   GRAPE_ASSERT(status.is_ok(), "the world routed a message wrongly: " << m);
   drain(n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client requests and replies
+
+void World::send_client_request(NodeId to, node::ClientRequest request) {
+  (void)node(to);  // validates
+  ++stats_.client_requests;
+  const uint32_t slot = client_requests_.put(std::move(request));
+  queue_.push(now_ + network_.client_latency(),
+              Payload{Payload::Kind::kClientRequest, static_cast<uint32_t>(to.value), slot, 0});
+}
+
+void World::deliver_client_request(NodeId to, uint32_t slot) {
+  SimNode& n = node(to);
+  if (n.paused) {
+    n.inbox.emplace_back(Payload::Kind::kClientRequest, slot);
+    return;
+  }
+  node::ClientRequest request = client_requests_.take(slot);
+  trace_.add(0xC1).add(request.client).add(request.request);
+  if (!n.node) return;  // lost: the client will time out
+  n.node->on_client_request(request);
+  drain(n);
+}
+
+void World::deliver_client_reply(uint32_t slot) {
+  node::ClientReply reply = client_replies_.take(slot);
+  trace_.add(0xC2).add(reply.client).add(reply.request).add(static_cast<uint64_t>(reply.status));
+  if (reply_handler_) reply_handler_(*this, reply);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Ready handling: the same loop a real node runs
 
 void World::drain(SimNode& n) {
-  while (n.raft && !n.persisting && n.raft->has_ready()) start_persist(n);
+  while (n.node && !n.paused && !n.persisting && n.node->has_ready()) start_persist(n);
   observe(n);
 }
 
 void World::start_persist(SimNode& n) {
-  n.persisting = n.raft->take_ready();
-  send_all(n, n.persisting->messages);  // these may leave before the disk write completes
+  n.persisting = n.node->take_ready();
+  send_all(n, n.persisting->raft.messages);  // these may leave before the disk write completes
   const int64_t latency = n.rng.between(options_.disk_sync_min.ns, options_.disk_sync_max.ns);
-  if (latency == 0) {
+  if (latency == 0 && now_ >= n.disk_stalled_until) {
     finish_persist(n);
     return;
   }
-  queue_.push(now_ + Duration{latency},
-              Payload{Payload::Kind::kSyncDone, static_cast<uint32_t>(n.id.value), 0, n.incarnation});
+  schedule_sync_done(n, std::max(now_ + Duration{latency}, n.disk_stalled_until));
+}
+
+void World::schedule_sync_done(SimNode& n, VirtualTime at) {
+  queue_.push(at, Payload{Payload::Kind::kSyncDone, static_cast<uint32_t>(n.id.value), 0,
+                          n.incarnation});
 }
 
 void World::on_sync_done(NodeId id, uint64_t incarnation) {
   SimNode& n = node(id);
-  if (!n.raft || n.incarnation != incarnation || !n.persisting) return;
+  if (!n.node || n.incarnation != incarnation || !n.persisting) return;
+  if (now_ < n.disk_stalled_until) {
+    schedule_sync_done(n, n.disk_stalled_until);  // the disk failed meanwhile: keep retrying
+    return;
+  }
+  if (n.paused) {
+    n.sync_done_while_paused = true;
+    return;
+  }
   finish_persist(n);
   drain(n);
 }
 
 void World::finish_persist(SimNode& n) {
-  raft::Ready ready = std::move(*n.persisting);
+  node::NodeReady ready = std::move(*n.persisting);
   n.persisting.reset();
-  const raft::Raft& r = *n.raft;
-  // A MemoryLogStore cannot fail; the write-ahead log's failures arrive with disk faults.
-  GRAPE_ASSERT(n.store.append(ready.entries_to_persist).is_ok(), "memory store append failed");
-  if (ready.hard_state) {
-    GRAPE_ASSERT(n.store.set_hard_state(*ready.hard_state).is_ok(), "memory store failed");
+  const raft::Raft& r = n.node->raft();
+  // A MemoryLogStore cannot fail; disk faults are modelled as stalls and crash-time faults.
+  GRAPE_ASSERT(n.store.append(ready.raft.entries_to_persist).is_ok(), "memory store failed");
+  if (ready.raft.hard_state) {
+    GRAPE_ASSERT(n.store.set_hard_state(*ready.raft.hard_state).is_ok(), "memory store failed");
   }
-  checker_.on_persist(n.id, ready.entries_to_persist,
+  checker_.on_persist(n.id, ready.raft.entries_to_persist,
                       r.role() == raft::Role::kLeader ? r.term() : Term(0));
-  send_all(n, ready.messages_after_persist);
-  for (const raft::Entry& e : ready.entries_to_apply) {
+  send_all(n, ready.raft.messages_after_persist);
+  for (node::ClientReply& reply : ready.replies) {
+    const uint32_t slot = client_replies_.put(std::move(reply));
+    queue_.push(now_ + network_.client_latency(), Payload{Payload::Kind::kClientReply, 0, slot, 0});
+  }
+  for (const raft::Entry& e : ready.raft.entries_to_apply) {
     checker_.on_apply(n.id, e, r.term());
     if (apply_hook_) apply_hook_(n.id, e);
   }
-  n.raft->advance();
+  n.node->advance();
 }
 
 void World::observe(SimNode& n) {
-  if (!n.raft) return;
-  const raft::Raft& r = *n.raft;
+  if (!n.node) return;
+  const raft::Raft& r = n.node->raft();
   if (r.role() != n.role || r.term() != n.term || r.leader() != n.leader) {
     const bool became_leader = r.role() == raft::Role::kLeader &&
                                (n.role != raft::Role::kLeader || n.term != r.term());
@@ -283,18 +360,13 @@ void World::emit(TraceEvent event) {
   if (trace_sink_) trace_sink_(event);
 }
 
+void World::note(TraceKind kind, NodeId id, std::string detail) {
+  trace_.add(0xFA00).add(static_cast<uint64_t>(kind)).add(id.value);
+  emit(TraceEvent{now_, kind, id, {}, {}, {}, {}, std::move(detail)});
+}
+
 // ---------------------------------------------------------------------------------------------
 // Faults
-
-namespace {
-std::string describe_nodes(const std::vector<NodeId>& nodes) {
-  std::ostringstream out;
-  out << "{";
-  for (size_t i = 0; i < nodes.size(); ++i) out << (i ? "," : "") << "n" << nodes[i];
-  out << "}";
-  return out.str();
-}
-}  // namespace
 
 void World::partition(const std::vector<std::vector<NodeId>>& groups) {
   network_.partition(groups);
@@ -317,59 +389,177 @@ void World::heal_all() {
   emit(TraceEvent{now_, TraceKind::kHeal, {}, {}, {}, {}, {}, {}});
 }
 
-void World::crash(NodeId id) {
+bool World::crash(NodeId id) {
   SimNode& n = node(id);
-  trace_.add(0xFA04).add(id.value).add(n.raft ? 1 : 0);
-  if (!n.raft) {
-    emit(TraceEvent{now_, TraceKind::kNoOp, id, {}, {}, {}, {}, "crash skipped: already down"});
-    return;
+  trace_.add(0xFA04).add(id.value).add(n.node ? 1 : 0);
+  if (!n.node) {
+    note(TraceKind::kNoOp, id, "crash skipped: already down");
+    return false;
   }
-  n.raft.reset();
+  if (n.tear_on_crash) tear_pending_write(n);
+  n.tear_on_crash = false;
+  if (n.corrupt_on_crash) {
+    n.refused_start = "corrupt log record found at recovery: the node refuses to start";
+    n.corrupt_on_crash = false;
+  }
+  n.node.reset();
   n.persisting.reset();  // writes not yet synced are lost with the process
+  n.paused = false;
+  for (const auto& [kind, slot] : n.inbox) {
+    if (kind == Payload::Kind::kDeliver) (void)in_flight_.take(slot);
+    if (kind == Payload::Kind::kClientRequest) (void)client_requests_.take(slot);
+  }
+  n.inbox.clear();
   n.role = raft::Role::kFollower;
   emit(TraceEvent{now_, TraceKind::kCrash, id, {}, n.term, {}, {}, {}});
+  return true;
 }
 
-void World::restart(NodeId id) {
+// A torn write: the crash hit during the sync of the pending Ready. A write-ahead log truncates a
+// torn record at recovery, so what survives is a whole-entry prefix of it, never its hard state.
+void World::tear_pending_write(SimNode& n) {
+  if (!n.persisting || n.persisting->raft.entries_to_persist.empty()) return;
+  const auto& entries = n.persisting->raft.entries_to_persist;
+  const auto kept = static_cast<size_t>(n.rng.below(entries.size()));
+  if (kept == 0) return;
+  const std::span<const raft::Entry> prefix(entries.data(), kept);
+  GRAPE_ASSERT(n.store.append(prefix).is_ok(), "memory store failed");
+  checker_.on_persist(n.id, prefix, Term(0));
+  note(TraceKind::kDiskFault, n.id,
+       "torn write: " + std::to_string(kept) + " of " + std::to_string(entries.size()) +
+           " entries reached the disk");
+}
+
+bool World::restart(NodeId id) {
   SimNode& n = node(id);
-  trace_.add(0xFA05).add(id.value).add(n.raft ? 1 : 0);
-  if (n.raft) {
-    emit(TraceEvent{now_, TraceKind::kNoOp, id, {}, {}, {}, {}, "restart skipped: already up"});
-    return;
+  trace_.add(0xFA05).add(id.value).add(n.node ? 1 : 0);
+  if (n.node) {
+    note(TraceKind::kNoOp, id, "restart skipped: already up");
+    return false;
+  }
+  if (!n.refused_start.empty()) {
+    note(TraceKind::kNoOp, id, "restart failed: " + n.refused_start);
+    return false;
   }
   boot(n);
   emit(TraceEvent{now_, TraceKind::kRestart, id, n.role, n.term, {}, {}, {}});
+  return true;
 }
+
+bool World::pause(NodeId id, Duration duration) {
+  SimNode& n = node(id);
+  trace_.add(0xFA06).add(id.value).add(static_cast<uint64_t>(duration.ns));
+  if (!n.node || n.paused) {
+    note(TraceKind::kNoOp, id, n.node ? "pause skipped: already paused" : "pause skipped: down");
+    return false;
+  }
+  n.paused = true;
+  queue_.push(now_ + duration,
+              Payload{Payload::Kind::kResume, static_cast<uint32_t>(id.value), 0, n.incarnation});
+  emit(TraceEvent{now_, TraceKind::kPause, id, {}, n.term, {}, {},
+                  "for " + std::to_string(duration.ms()) + "ms"});
+  return true;
+}
+
+void World::on_resume(NodeId id, uint64_t incarnation) {
+  SimNode& n = node(id);
+  if (!n.node || n.incarnation != incarnation || !n.paused) return;
+  n.paused = false;
+  emit(TraceEvent{now_, TraceKind::kResume, id, {}, n.term, {}, {}, {}});
+  // The timer fires once, late, as a stopped process's timer does; then the backlog is read.
+  schedule_tick(n, now_);
+  std::vector<std::pair<Payload::Kind, uint32_t>> inbox = std::move(n.inbox);
+  n.inbox.clear();
+  if (n.sync_done_while_paused) {
+    n.sync_done_while_paused = false;
+    finish_persist(n);
+  }
+  for (const auto& [kind, slot] : inbox) {
+    if (kind == Payload::Kind::kDeliver) deliver(id, slot);
+    if (kind == Payload::Kind::kClientRequest) deliver_client_request(id, slot);
+  }
+  drain(n);
+}
+
+bool World::drift(NodeId id, double rate, Duration duration) {
+  SimNode& n = node(id);
+  trace_.add(0xFA07).add(id.value).add(static_cast<uint64_t>(rate * 1000));
+  if (rate <= 0.0) {
+    note(TraceKind::kNoOp, id, "drift skipped: the rate must be positive");
+    return false;
+  }
+  n.tick_rate = rate;
+  schedule(now_ + duration, [id](World& w) { w.node(id).tick_rate = 1.0; });
+  emit(TraceEvent{now_, TraceKind::kDrift, id, {}, n.term, {}, {},
+                  "timer x" + std::to_string(rate) + " for " + std::to_string(duration.ms()) + "ms"});
+  return true;
+}
+
+bool World::stall_disk(NodeId id, Duration duration) {
+  SimNode& n = node(id);
+  trace_.add(0xFA08).add(id.value).add(static_cast<uint64_t>(duration.ns));
+  n.disk_stalled_until = std::max(n.disk_stalled_until, now_ + duration);
+  emit(TraceEvent{now_, TraceKind::kDiskFault, id, {}, n.term, {}, {},
+                  "disk writes fail for " + std::to_string(duration.ms()) + "ms"});
+  return true;
+}
+
+void World::arm_crash_fault(NodeId id, CrashFault fault) {
+  SimNode& n = node(id);
+  trace_.add(0xFA09).add(id.value).add(static_cast<uint64_t>(fault));
+  if (fault == CrashFault::kTornWrite) n.tear_on_crash = true;
+  if (fault == CrashFault::kCorrupt) n.corrupt_on_crash = true;
+  emit(TraceEvent{now_, TraceKind::kDiskFault, id, {}, n.term, {}, {},
+                  fault == CrashFault::kTornWrite ? "armed: torn write at next crash"
+                                                  : "armed: corruption at next crash"});
+}
+
+const std::string& World::refused_start(NodeId id) const { return node(id).refused_start; }
+
+bool World::is_paused(NodeId id) const { return node(id).paused; }
 
 // ---------------------------------------------------------------------------------------------
 // Clients and observers
 
 Expected<LogIndex, raft::ProposeError> World::propose(NodeId id, Bytes command) {
   SimNode& n = node(id);
-  GRAPE_ASSERT(n.raft, "propose at n" << id << " while it is down");
-  auto result = n.raft->propose(std::move(command));
+  GRAPE_ASSERT(n.node, "propose at n" << id << " while it is down");
+  auto result = n.node->propose(std::move(command));
   drain(n);
   return result;
 }
 
-void World::campaign(NodeId id) {
+bool World::campaign(NodeId id) {
   SimNode& n = node(id);
-  if (!n.raft) return;
-  n.raft->campaign();
+  trace_.add(0xFA0A).add(id.value);
+  if (!n.node || n.paused) {
+    note(TraceKind::kNoOp, id, "campaign skipped: the node is down or paused");
+    return false;
+  }
+  n.node->campaign();
   drain(n);
+  return true;
 }
 
 Status<raft::TransferError> World::transfer_leadership(NodeId from, NodeId to) {
   SimNode& n = node(from);
-  if (!n.raft) return Unexpected(raft::TransferError{raft::TransferErrorCode::kNotLeader});
-  auto status = n.raft->transfer_leadership(to);
+  if (!n.node) return Unexpected(raft::TransferError{raft::TransferErrorCode::kNotLeader});
+  auto status = n.node->transfer_leadership(to);
   drain(n);
   return status;
 }
 
-bool World::is_up(NodeId id) const { return node(id).raft != nullptr; }
+bool World::is_up(NodeId id) const { return node(id).node != nullptr; }
 
-const raft::Raft* World::raft(NodeId id) const { return node(id).raft.get(); }
+const raft::Raft* World::raft(NodeId id) const {
+  const SimNode& n = node(id);
+  return n.node ? &n.node->raft() : nullptr;
+}
+
+const kv::KvStore* World::kv(NodeId id) const {
+  const SimNode& n = node(id);
+  return n.node ? &n.node->kv() : nullptr;
+}
 
 const raft::MemoryLogStore& World::store(NodeId id) const { return node(id).store; }
 
@@ -377,9 +567,11 @@ std::optional<NodeId> World::leader() const {
   std::optional<NodeId> best;
   Term best_term;
   for (const auto& n : nodes_) {
-    if (n->raft && n->raft->role() == raft::Role::kLeader && (!best || n->raft->term() > best_term)) {
+    if (!n->node) continue;
+    const raft::Raft& r = n->node->raft();
+    if (r.role() == raft::Role::kLeader && (!best || r.term() > best_term)) {
       best = n->id;
-      best_term = n->raft->term();
+      best_term = r.term();
     }
   }
   return best;
@@ -388,7 +580,7 @@ std::optional<NodeId> World::leader() const {
 LogIndex World::max_commit_index() const {
   LogIndex commit;
   for (const auto& n : nodes_) {
-    if (n->raft) commit = std::max(commit, n->raft->log().committed());
+    if (n->node) commit = std::max(commit, n->node->raft().log().committed());
   }
   return commit;
 }

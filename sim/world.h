@@ -1,8 +1,9 @@
 #pragma once
 // World: a whole cluster in one thread on virtual time. It owns the event queue, the simulated
-// network, and one SimNode per member: the real raft::Raft core over a MemoryLogStore that plays
-// the node's disk. It drives each core exactly as a real process does (ticks from a timer, messages
-// in, Ready out: persist, send, apply, advance) and checks the Raft safety properties online.
+// network, and one SimNode per member: the real node::Node (Raft group and key-value state
+// machine) over a MemoryLogStore that plays the node's disk. It drives each node exactly as a real
+// process does (ticks from a timer, messages and client requests in, Ready out: persist, send,
+// reply, apply, advance) and checks the Raft safety properties online.
 //
 // Determinism: everything random is drawn from Rngs forked from the one seed (the network, each
 // node, each node's incarnations), events at equal times run in insertion order, and no container
@@ -10,6 +11,8 @@
 //
 // Crash: the node's volatile state (its Raft object, timers, unsynced writes) is gone; its store
 // keeps what was persisted. Restart: a new Raft is built from the store, as a process would.
+// Pause: the process is alive but takes no steps; what arrives meanwhile waits in its socket
+// buffers. Drift: its timer runs fast or slow. Disk stall: its syncs do not complete.
 
 #include <cstdint>
 #include <functional>
@@ -21,11 +24,13 @@
 #include "core/base/expected.h"
 #include "core/base/hash.h"
 #include "core/base/rng.h"
+#include "core/node/node.h"
 #include "core/raft/log_store.h"
 #include "core/raft/raft.h"
 #include "sim/checker.h"
 #include "sim/event_queue.h"
 #include "sim/network.h"
+#include "sim/slab.h"
 #include "sim/time.h"
 #include "sim/trace.h"
 
@@ -51,6 +56,7 @@ struct WorldStats {
   uint64_t messages_sent = 0;
   uint64_t messages_delivered = 0;
   uint64_t elections = 0;  // leaders elected
+  uint64_t client_requests = 0;
   Term max_term;
   LogIndex max_commit;
 };
@@ -79,14 +85,34 @@ class World {
   void partition(const std::vector<std::vector<NodeId>>& groups);
   void cut(const std::vector<NodeId>& from, const std::vector<NodeId>& to);
   void heal_all();
-  // No-ops (recorded in the trace) when the node is already down, or already up.
-  void crash(NodeId node);
-  void restart(NodeId node);
+  // No-ops (recorded in the trace) when the node is already down, or already up; each returns
+  // whether it applied.
+  bool crash(NodeId node);
+  bool restart(NodeId node);
+  // The node takes no steps for `duration`; messages, requests and syncs wait until it resumes.
+  bool pause(NodeId node, Duration duration);
+  // The node's timer runs `rate` times as fast for `duration`.
+  bool drift(NodeId node, double rate, Duration duration);
+  // The node's disk syncs do not complete for `duration` (a full disk, I/O errors): it stalls.
+  bool stall_disk(NodeId node, Duration duration);
+  // Disk faults that strike at the node's next crash.
+  enum class CrashFault : uint8_t { kTornWrite, kCorrupt };
+  void arm_crash_fault(NodeId node, CrashFault fault);
+  // Why a node refuses to start (its disk is corrupt), or empty.
+  const std::string& refused_start(NodeId node) const;
+  // Records a note (a fault that did not apply and why, a scenario comment) in the trace.
+  void note(TraceKind kind, NodeId node, std::string detail);
+  bool is_paused(NodeId node) const;
 
   // --- clients -----------------------------------------------------------------------------
-  // Proposes `command` at `node` as a client request would; the node must be up.
+  // Proposes `command` at `node` directly (tests, benchmarks); the node must be up.
   Expected<LogIndex, raft::ProposeError> propose(NodeId node, Bytes command);
-  void campaign(NodeId node);
+  // Sends a client request to `node` over the client network (default latency, never
+  // partitioned); lost if the node is down when it arrives. Answers reach the reply handler.
+  void send_client_request(NodeId node, node::ClientRequest request);
+  using ClientReplyHandler = std::function<void(World&, const node::ClientReply&)>;
+  void set_client_reply_handler(ClientReplyHandler handler) { reply_handler_ = std::move(handler); }
+  bool campaign(NodeId node);
   Status<raft::TransferError> transfer_leadership(NodeId from, NodeId to);
   // Called for every entry a node applies, in order.
   using ApplyHook = std::function<void(NodeId, const raft::Entry&)>;
@@ -99,6 +125,8 @@ class World {
   bool is_up(NodeId node) const;
   // The live Raft of `node`, or nullptr while it is down.
   const raft::Raft* raft(NodeId node) const;
+  // The live key-value state of `node`, or nullptr while it is down.
+  const kv::KvStore* kv(NodeId node) const;
   const raft::MemoryLogStore& store(NodeId node) const;
   // The up node that is leader in the highest term, if any.
   std::optional<NodeId> leader() const;
@@ -116,10 +144,12 @@ class World {
   struct SimNode;
   // One queued event: a message delivery, a node's tick, a disk sync completing, or an action.
   struct Payload {
-    enum class Kind : uint8_t { kDeliver, kTick, kSyncDone, kAction };
+    enum class Kind : uint8_t {
+      kDeliver, kTick, kSyncDone, kAction, kClientRequest, kClientReply, kResume
+    };
     Kind kind = Kind::kAction;
     uint32_t node = 0;
-    uint32_t slot = 0;  // kDeliver: message slab slot; kAction: index into actions_
+    uint32_t slot = 0;  // kDeliver: message slot; kAction: action; kClient*: request/reply slot
     uint64_t incarnation = 0;
   };
 
@@ -128,16 +158,21 @@ class World {
   void boot(SimNode& n);
   void schedule_tick(SimNode& n, VirtualTime at);
   void deliver(NodeId to, uint32_t slot);
+  void deliver_client_request(NodeId to, uint32_t slot);
+  void deliver_client_reply(uint32_t slot);
   void on_tick(NodeId id, uint64_t incarnation);
   void on_sync_done(NodeId id, uint64_t incarnation);
+  void on_resume(NodeId id, uint64_t incarnation);
+  Duration tick_period(const SimNode& n) const;
   // Takes and handles every Ready the node has, then reports what changed.
   void drain(SimNode& n);
   void start_persist(SimNode& n);
   void finish_persist(SimNode& n);
+  void schedule_sync_done(SimNode& n, VirtualTime at);
+  void tear_pending_write(SimNode& n);
   void send_all(SimNode& n, std::vector<raft::Message>& messages);
   void observe(SimNode& n);
   void emit(TraceEvent event);
-  uint32_t store_message(raft::Message message);
 
   WorldOptions options_;
   Rng rng_;
@@ -145,8 +180,10 @@ class World {
   EventQueue<Payload> queue_;
   SimNetwork network_;
   std::vector<std::unique_ptr<SimNode>> nodes_;
-  std::vector<std::optional<raft::Message>> in_flight_;  // message slab, indexed by slot
-  std::vector<uint32_t> free_slots_;
+  Slab<raft::Message> in_flight_;
+  Slab<node::ClientRequest> client_requests_;
+  Slab<node::ClientReply> client_replies_;
+  ClientReplyHandler reply_handler_;
   std::vector<std::function<void(World&)>> actions_;
   SafetyChecker checker_;
   Hasher trace_;

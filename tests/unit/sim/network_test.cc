@@ -7,7 +7,7 @@ namespace {
 
 std::vector<VirtualTime> route(SimNetwork& net, uint64_t from, uint64_t to, VirtualTime now = {}) {
   std::vector<VirtualTime> out;
-  net.route(NodeId(from), NodeId(to), now, out);
+  net.route(NodeId(from), NodeId(to), kind_bit(0), now, out);
   return out;
 }
 
@@ -84,6 +84,32 @@ TEST(SimNetwork, AddedNodeKeepsExistingFaults) {
   EXPECT_EQ(net.node_count(), 3u);
   EXPECT_TRUE(route(net, 1, 2).empty());
   EXPECT_EQ(route(net, 1, 3).size(), 1u);
+}
+
+TEST(SimNetwork, CutCanBeNarrowedToSomeMessageKinds) {
+  SimNetwork net(2, LinkSpec{}, Rng(1));
+  net.cut({NodeId(1)}, {NodeId(2)}, kind_bit(0));  // appends only
+  std::vector<VirtualTime> out;
+  net.route(NodeId(1), NodeId(2), kind_bit(0), VirtualTime{}, out);
+  EXPECT_TRUE(out.empty());
+  net.route(NodeId(1), NodeId(2), kind_bit(6), VirtualTime{}, out);  // a heartbeat passes
+  EXPECT_EQ(out.size(), 1u);
+}
+
+TEST(SimNetwork, TimedRulesExpireByThemselves) {
+  SimNetwork net(2, LinkSpec{milliseconds(1), milliseconds(1), 0.0, 0.0, true}, Rng(1));
+  LinkRule slow;
+  slow.effect = LinkRule::Effect::kLatency;
+  slow.from = {NodeId(1)};
+  slow.to = {NodeId(2)};
+  slow.latency_min = slow.latency_max = milliseconds(300);
+  slow.until = VirtualTime{} + seconds(1);
+  net.add_rule(slow);
+  EXPECT_EQ(route(net, 1, 2, VirtualTime{})[0], VirtualTime{} + milliseconds(300));
+  EXPECT_EQ(route(net, 2, 1, VirtualTime{})[0], VirtualTime{} + milliseconds(1));
+  const VirtualTime later = VirtualTime{} + seconds(2);
+  EXPECT_EQ(route(net, 1, 2, later)[0], later + milliseconds(1));
+  EXPECT_FALSE(net.has_faults());  // timed rules are not healed, they end
 }
 
 }  // namespace
