@@ -1,0 +1,224 @@
+#include "sim/clients.h"
+
+#include <algorithm>
+
+#include "core/base/assert.h"
+#include "sim/world.h"
+
+namespace grape::sim {
+
+namespace {
+constexpr const char* kProbeKey = "__probe__";
+// Between a refusal (redirect, rejected, dropped) and the retry: long enough not to spin while
+// no leader is known.
+constexpr Duration kRedirectBackoff = milliseconds(5);
+
+kv::Op to_kv(OpKind kind) {
+  switch (kind) {
+    case OpKind::kPut: return kv::Op::kPut;
+    case OpKind::kGet: return kv::Op::kGet;
+    case OpKind::kDelete: return kv::Op::kDelete;
+    case OpKind::kCas: return kv::Op::kCas;
+  }
+  return kv::Op::kGet;
+}
+}  // namespace
+
+Clients::Clients(World& world, Rng rng, Duration timeout)
+    : world_(world), rng_(rng), timeout_(timeout) {
+  world_.set_client_reply_handler([this](World&, const node::ClientReply& reply) { on_reply(reply); });
+}
+
+std::vector<std::string> Clients::keys() const {
+  std::vector<std::string> keys;
+  for (size_t i = 0; i < workload_.keys; ++i) keys.push_back("k" + std::to_string(i));
+  return keys;
+}
+
+NodeId Clients::next_node(NodeId after) {
+  return NodeId(after.value % world_.node_count() + 1);
+}
+
+void Clients::start_workload(const WorkloadOptions& options) {
+  GRAPE_ASSERT(options.clients > 0 && options.keys > 0 && options.rate_per_s > 0,
+               "a workload needs clients, keys and a rate");
+  workload_ = options;
+  // Each client calls at rate/clients; a call still running when its next turn comes skips it.
+  const Duration period{static_cast<int64_t>(1e9 * static_cast<double>(options.clients) /
+                                             options.rate_per_s)};
+  for (size_t i = 0; i < options.clients; ++i) {
+    clients_.push_back(Client{next_process_++, std::nullopt,
+                              NodeId(1 + rng_.below(world_.node_count())), false, false});
+    const size_t client = clients_.size() - 1;
+    const VirtualTime first =
+        std::max(options.from, world_.now()) + Duration{rng_.between(0, period.ns - 1)};
+    world_.schedule(first, [this, client, period](World&) { schedule_next_call(client, period); });
+  }
+}
+
+OpKind Clients::pick_kind() {
+  const double total = workload_.put + workload_.get + workload_.cas + workload_.del;
+  // Integer draw on a fine grid: deterministic on every machine.
+  const double x = static_cast<double>(rng_.below(1'000'000)) / 1e6 * total;
+  if (x < workload_.put) return OpKind::kPut;
+  if (x < workload_.put + workload_.get) return OpKind::kGet;
+  if (x < workload_.put + workload_.get + workload_.cas) return OpKind::kCas;
+  return OpKind::kDelete;
+}
+
+void Clients::schedule_next_call(size_t client, Duration period) {
+  if (world_.now() > workload_.until) return;
+  if (!clients_[client].op) {
+    const OpKind kind = pick_kind();
+    std::string key = "k" + std::to_string(rng_.below(workload_.keys));
+    std::optional<std::string> value;
+    std::optional<std::string> expected;
+    if (kind == OpKind::kPut || kind == OpKind::kCas) {
+      value = "v" + std::to_string(history_.ops.size());
+    }
+    if (kind == OpKind::kCas) expected = last_seen_[key];
+    begin(client, kind, std::move(key), std::move(value), std::move(expected));
+  }
+  world_.schedule(world_.now() + period,
+                  [this, client, period](World&) { schedule_next_call(client, period); });
+}
+
+void Clients::call(OpKind kind, std::string key, std::optional<std::string> value,
+                   std::optional<std::string> expected) {
+  clients_.push_back(Client{next_process_++, std::nullopt,
+                            NodeId(1 + rng_.below(world_.node_count())), false, true});
+  begin(clients_.size() - 1, kind, std::move(key), std::move(value), std::move(expected));
+}
+
+void Clients::start_probe(VirtualTime at) {
+  probe_committed_at_.reset();
+  clients_.push_back(Client{0, std::nullopt, NodeId(1), true, false});
+  const size_t client = clients_.size() - 1;
+  world_.schedule(std::max(at, world_.now()), [this, client](World&) {
+    begin(client, OpKind::kPut, kProbeKey, "p" + std::to_string(probe_sequence_++), std::nullopt);
+  });
+}
+
+void Clients::begin(size_t client, OpKind kind, std::string key, std::optional<std::string> value,
+                    std::optional<std::string> expected) {
+  Client& c = clients_[client];
+  History& history = history_of(c);
+  Operation op;
+  op.id = history.ops.size();
+  op.process = c.process;
+  op.kind = kind;
+  op.key = std::move(key);
+  op.value = std::move(value);
+  op.expected = std::move(expected);
+  op.invoked = world_.now();
+  history.ops.push_back(std::move(op));
+  c.op = history.ops.size() - 1;
+  if (!c.is_probe) ++stats_.ops;
+  const uint64_t op_id = *c.op;
+  world_.schedule(world_.now() + timeout_, [this, client, op_id](World&) { on_timeout(client, op_id); });
+  send(client);
+}
+
+void Clients::send(size_t client) {
+  Client& c = clients_[client];
+  const Operation& op = history_of(c).ops[*c.op];
+  node::ClientRequest request;
+  request.client = client;
+  request.request = op.id;
+  request.command.op = to_kv(op.kind);
+  request.command.key = op.key;
+  request.command.value = op.value.value_or("");
+  request.command.expected = op.expected;
+  world_.send_client_request(c.target, std::move(request));
+}
+
+void Clients::on_reply(const node::ClientReply& reply) {
+  if (reply.client >= clients_.size()) return;
+  const size_t client = reply.client;
+  Client& c = clients_[client];
+  if (!c.op || *c.op != reply.request) return;  // an answer to a call already given up on
+  switch (reply.status) {
+    case node::ReplyStatus::kOk: {
+      const Operation& op = history_of(c).ops[*c.op];
+      if (op.kind == OpKind::kCas && !reply.result.ok) {
+        last_seen_[op.key] = reply.result.value;
+        complete(client, OpOutcome::kFail, std::nullopt);
+      } else {
+        complete(client, OpOutcome::kOk, reply.result.value);
+      }
+      break;
+    }
+    case node::ReplyStatus::kRedirect:
+    case node::ReplyStatus::kRejected:
+    case node::ReplyStatus::kDropped:
+      // Each of these says the call certainly did not take effect, so it is safe to send it
+      // again (a real client does): to the leader hint, else the next node, until the timeout.
+      // A definite `fail` is kept for a cas whose expectation did not hold: the checker reads
+      // it as an observation of the register.
+      c.target = reply.leader_hint != kNoNode && reply.leader_hint != c.target
+                     ? reply.leader_hint
+                     : next_node(c.target);
+      world_.schedule(world_.now() + kRedirectBackoff, [this, client, request = reply.request](World&) {
+        if (clients_[client].op == request) send(client);
+      });
+      break;
+  }
+}
+
+void Clients::complete(size_t client, OpOutcome outcome, std::optional<std::string> read_value) {
+  Client& c = clients_[client];
+  Operation& op = history_of(c).ops[*c.op];
+  op.outcome = outcome;
+  op.completed = world_.now();
+  c.op.reset();
+  if (c.is_probe) {
+    if (outcome == OpOutcome::kOk) {
+      if (!probe_committed_at_) probe_committed_at_ = world_.now();
+    } else {
+      begin(client, OpKind::kPut, kProbeKey, "p" + std::to_string(probe_sequence_++), std::nullopt);
+    }
+    return;
+  }
+  if (outcome == OpOutcome::kOk) {
+    ++stats_.ok;
+    if (op.kind == OpKind::kGet) {
+      op.value = std::move(read_value);
+      last_seen_[op.key] = op.value;
+    } else {
+      ++stats_.writes_acknowledged;
+      last_seen_[op.key] = op.kind == OpKind::kDelete ? std::nullopt : op.value;
+    }
+  } else {
+    ++stats_.failed;
+  }
+}
+
+void Clients::on_timeout(size_t client, uint64_t op_id) {
+  Client& c = clients_[client];
+  if (!c.op || *c.op != op_id) return;
+  Operation& op = history_of(c).ops[op_id];
+  op.outcome = OpOutcome::kInfo;
+  op.completed = world_.now();  // when the client gave up (the op itself never completes)
+  c.op.reset();
+  if (c.is_probe) {
+    begin(client, OpKind::kPut, kProbeKey, "p" + std::to_string(probe_sequence_++), std::nullopt);
+    return;
+  }
+  ++stats_.indeterminate;
+  // The call may still take effect: this process can never call again (one call at a time).
+  c.process = next_process_++;
+  c.target = next_node(c.target);
+}
+
+void Clients::finish() {
+  for (Client& c : clients_) {
+    if (!c.op) continue;
+    Operation& op = history_of(c).ops[*c.op];
+    op.outcome = OpOutcome::kInfo;
+    op.completed = world_.now();
+    if (!c.is_probe) ++stats_.indeterminate;
+    c.op.reset();
+  }
+}
+
+}  // namespace grape::sim

@@ -1,0 +1,592 @@
+#include "sim/runner.h"
+
+#include <algorithm>
+#include <set>
+
+#include "core/base/assert.h"
+#include "sim/clients.h"
+#include "sim/linearizability.h"
+#include "sim/world.h"
+
+namespace grape::sim {
+
+namespace {
+
+// Streams of the run's seed, one per consumer (the world forks its own from the seed itself).
+constexpr uint64_t kFaultStream = 0xFA17;
+constexpr uint64_t kNemesisStream = 0x4E4D;
+constexpr uint64_t kClientStream = 0xC11E;
+// After the run, how long the cluster may take to settle before the final reads.
+constexpr Duration kSettleLimit = seconds(30);
+constexpr const char* kFinalReadProcessNote = "final read";
+
+VirtualTime at_time(Duration since_start) { return VirtualTime{} + since_start; }
+
+WorldOptions world_options(const Scenario& s, uint64_t seed) {
+  WorldOptions o;
+  o.nodes = s.cluster.nodes;
+  o.seed = seed;
+  o.election_timeout_min = s.cluster.election_timeout.min;
+  o.election_timeout_max = s.cluster.election_timeout.max;
+  o.heartbeat = s.cluster.heartbeat;
+  o.pre_vote = s.cluster.pre_vote;
+  o.check_quorum = s.cluster.check_quorum;
+  o.network = s.network.link_spec();
+  o.disk_sync_min = s.disk.sync_latency.min;
+  o.disk_sync_max = s.disk.sync_latency.max;
+  // A tick fine enough for the timeouts: at most 10 ms, and a tenth of the heartbeat.
+  o.tick = std::min(milliseconds(10), Duration{std::max<int64_t>(1'000'000, s.cluster.heartbeat.ns / 5)});
+  return o;
+}
+
+// The scenario's message kinds as the network's bits (raft::MessageType order; snapshot apart).
+MessageKinds to_kinds(const MessageSet& set) {
+  if (set.is_all()) return kAllMessageKinds;
+  static constexpr std::pair<MessageKind, int> kMap[] = {
+      {MessageKind::kAppend, 0},         {MessageKind::kAppendResponse, 1},
+      {MessageKind::kVote, 2},           {MessageKind::kVoteResponse, 3},
+      {MessageKind::kPreVote, 4},        {MessageKind::kPreVoteResponse, 5},
+      {MessageKind::kHeartbeat, 6},      {MessageKind::kHeartbeatResponse, 7},
+      {MessageKind::kTimeoutNow, 8},     {MessageKind::kSnapshot, kSnapshotKindBit},
+  };
+  MessageKinds kinds = 0;
+  for (const auto& [kind, bit] : kMap) {
+    if (set.contains(kind)) kinds |= kind_bit(bit);
+  }
+  return kinds;
+}
+
+std::optional<Duration> fault_duration(const FaultAction& action) {
+  return std::visit(
+      [](const auto& f) -> std::optional<Duration> {
+        using F = std::decay_t<decltype(f)>;
+        if constexpr (std::is_same_v<F, PauseFault>) {
+          return f.duration;
+        } else if constexpr (std::is_same_v<F, LatencyFault> || std::is_same_v<F, DropFault> ||
+                             std::is_same_v<F, DuplicateFault> || std::is_same_v<F, DiskFault> ||
+                             std::is_same_v<F, DriftFault>) {
+          return f.duration;
+        } else {
+          return std::nullopt;
+        }
+      },
+      action);
+}
+
+// When the last fault ends: liveness is measured from here.
+VirtualTime last_heal(const std::vector<FaultStep>& faults) {
+  VirtualTime last;
+  for (const FaultStep& step : faults) {
+    if (std::holds_alternative<PutFault>(step.action)) continue;  // a client call, not a fault
+    last = std::max(last, at_time(step.at + fault_duration(step.action).value_or(Duration{})));
+  }
+  return last;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Selectors, resolved when a fault fires.
+
+class FaultPlayer {
+ public:
+  FaultPlayer(World& world, Clients& clients, Rng rng, VirtualTime run_end)
+      : world_(world), clients_(clients), rng_(rng), run_end_(run_end) {}
+
+  void play(const FaultStep& step) {
+    std::visit([this](const auto& fault) { apply(fault); }, step.action);
+  }
+
+ private:
+  std::vector<NodeId> all() const { return world_.node_ids(); }
+
+  std::vector<NodeId> random_subset(size_t count) {
+    std::vector<NodeId> nodes = all();
+    // Fisher-Yates on our own generator: the same on every machine.
+    for (size_t i = nodes.size(); i > 1; --i) std::swap(nodes[i - 1], nodes[rng_.below(i)]);
+    nodes.resize(std::min(count, nodes.size()));
+    std::sort(nodes.begin(), nodes.end());
+    return nodes;
+  }
+
+  // Resolves one selector; `others` is handled by the caller.
+  std::vector<NodeId> resolve_one(const NodeSelector& selector) {
+    const size_t n = world_.node_count();
+    switch (selector.kind) {
+      case SelectorKind::kNode:
+        return {selector.node};
+      case SelectorKind::kLeader:
+        if (auto leader = world_.leader()) return {*leader};
+        return {};
+      case SelectorKind::kLeaderOf:
+        return {};  // sharded clusters are refused before a run starts
+      case SelectorKind::kFollowers: {
+        auto leader = world_.leader();
+        if (!leader) return {};
+        std::vector<NodeId> out;
+        for (NodeId id : all()) {
+          if (id != *leader) out.push_back(id);
+        }
+        return out;
+      }
+      case SelectorKind::kOthers:
+        return {};
+      case SelectorKind::kRandom:
+        return random_subset(1);
+      case SelectorKind::kRandomMinority:
+        return random_subset((n - 1) / 2);
+      case SelectorKind::kRandomMajority:
+        return random_subset(n / 2 + 1);
+      case SelectorKind::kAll:
+        return all();
+    }
+    return {};
+  }
+
+  static bool has_others(const NodeSet& set) {
+    return std::any_of(set.begin(), set.end(),
+                       [](const NodeSelector& s) { return s.kind == SelectorKind::kOthers; });
+  }
+
+  // Resolves the node sets of one fault; `others` stands for every node none of the other sets
+  // of the fault names.
+  std::vector<std::vector<NodeId>> resolve_sets(const std::vector<const NodeSet*>& sets) {
+    std::vector<std::set<NodeId>> resolved(sets.size());
+    std::set<NodeId> named;
+    for (size_t i = 0; i < sets.size(); ++i) {
+      for (const NodeSelector& selector : *sets[i]) {
+        for (NodeId id : resolve_one(selector)) resolved[i].insert(id);
+      }
+      named.insert(resolved[i].begin(), resolved[i].end());
+    }
+    for (size_t i = 0; i < sets.size(); ++i) {
+      if (!has_others(*sets[i])) continue;
+      for (NodeId id : all()) {
+        if (!named.count(id)) resolved[i].insert(id);
+      }
+    }
+    std::vector<std::vector<NodeId>> out;
+    for (const auto& s : resolved) out.emplace_back(s.begin(), s.end());
+    return out;
+  }
+
+  std::vector<NodeId> resolve(const NodeSet& set) { return resolve_sets({&set})[0]; }
+
+  void no_op(const char* fault, const std::string& why) {
+    world_.note(TraceKind::kNoOp, kNoNode, std::string(fault) + ": " + why);
+  }
+
+  void apply(const PartitionFault& f) {
+    std::vector<const NodeSet*> sets;
+    for (const NodeSet& g : f.groups) sets.push_back(&g);
+    auto groups = resolve_sets(sets);
+    std::erase_if(groups, [](const std::vector<NodeId>& g) { return g.empty(); });
+    if (groups.empty()) return no_op("partition", "its groups resolved to no node");
+    world_.partition(groups);
+  }
+
+  void apply(const CutFault& f) {
+    auto sides = resolve_sets({&f.from, &f.to});
+    if (sides[0].empty() || sides[1].empty()) return no_op("cut", "a side resolved to no node");
+    world_.network().cut(sides[0], sides[1], to_kinds(f.messages));
+    world_.note(TraceKind::kCut, kNoNode, describe(sides[0]) + " -> " + describe(sides[1]) +
+                                              messages_note(f.messages));
+  }
+
+  void apply(const HealFault&) {
+    if (!world_.network().has_faults()) return no_op("heal", "nothing to heal");
+    world_.heal_all();
+  }
+
+  void apply(const CrashFault& f) {
+    const auto nodes = resolve(f.nodes);
+    if (nodes.empty()) return no_op("crash", "no node selected");
+    for (NodeId id : nodes) world_.crash(id);
+  }
+
+  void apply(const RestartFault& f) {
+    const auto nodes = resolve(f.nodes);
+    if (nodes.empty()) return no_op("restart", "no node selected");
+    for (NodeId id : nodes) world_.restart(id);
+  }
+
+  void apply(const PauseFault& f) {
+    const auto nodes = resolve(f.nodes);
+    if (nodes.empty()) return no_op("pause", "no node selected");
+    for (NodeId id : nodes) world_.pause(id, f.duration);
+  }
+
+  template <class F>
+  void add_link_rule(const F& f, const char* name, LinkRule rule, const std::string& what) {
+    auto sides = resolve_sets({&f.from, &f.to});
+    if (sides[0].empty() || sides[1].empty()) return no_op(name, "a side resolved to no node");
+    rule.from = sides[0];
+    rule.to = sides[1];
+    rule.kinds = to_kinds(f.messages);
+    // Without `for` the change lasts until the run stops (a heal does not lift it).
+    rule.until = world_.now() + f.duration.value_or(run_end_ - world_.now());
+    world_.network().add_rule(rule);
+    world_.note(TraceKind::kLinkChange, kNoNode,
+                std::string(name) + " " + what + " " + describe(sides[0]) + " -> " +
+                    describe(sides[1]) + messages_note(f.messages) + " for " +
+                    std::to_string((*rule.until - world_.now()).ms()) + "ms");
+  }
+
+  void apply(const LatencyFault& f) {
+    LinkRule rule;
+    rule.effect = LinkRule::Effect::kLatency;
+    rule.latency_min = f.value.min;
+    rule.latency_max = f.value.max;
+    add_link_rule(f, "latency", rule,
+                  std::to_string(f.value.min.ms()) + "-" + std::to_string(f.value.max.ms()) + "ms");
+  }
+
+  void apply(const DropFault& f) {
+    LinkRule rule;
+    rule.effect = LinkRule::Effect::kDrop;
+    rule.rate = f.rate;
+    add_link_rule(f, "drop", rule, std::to_string(static_cast<int>(f.rate * 100)) + "%");
+  }
+
+  void apply(const DuplicateFault& f) {
+    LinkRule rule;
+    rule.effect = LinkRule::Effect::kDuplicate;
+    rule.rate = f.rate;
+    add_link_rule(f, "duplicate", rule, std::to_string(static_cast<int>(f.rate * 100)) + "%");
+  }
+
+  void apply(const DiskFault& f) {
+    const auto nodes = resolve(f.nodes);
+    if (nodes.empty()) return no_op("disk", "no node selected");
+    for (NodeId id : nodes) {
+      switch (f.fault) {
+        case DiskFaultKind::kTornWrite:
+          world_.arm_crash_fault(id, World::CrashFault::kTornWrite);
+          break;
+        case DiskFaultKind::kCorrupt:
+          world_.arm_crash_fault(id, World::CrashFault::kCorrupt);
+          break;
+        case DiskFaultKind::kLoseUnsynced:
+          // The simulated disk always loses unsynced writes at a crash: nothing more to arm.
+          world_.note(TraceKind::kDiskFault, id, "lose_unsynced: unsynced writes are lost at the next crash");
+          break;
+        case DiskFaultKind::kFull:
+        case DiskFaultKind::kEio:
+          world_.stall_disk(id, f.duration.value_or(Duration{}));
+          break;
+      }
+    }
+  }
+
+  void apply(const DriftFault& f) {
+    const auto nodes = resolve(f.nodes);
+    if (nodes.empty()) return no_op("drift", "no node selected");
+    for (NodeId id : nodes) world_.drift(id, f.rate, f.duration.value_or(run_end_ - world_.now()));
+  }
+
+  void apply(const CampaignFault& f) {
+    const auto nodes = resolve(f.nodes);
+    if (nodes.empty()) return no_op("campaign", "no node selected");
+    for (NodeId id : nodes) world_.campaign(id);
+  }
+
+  void apply(const TransferLeaderFault& f) {
+    auto leader = world_.leader();
+    const auto targets = resolve(NodeSet{f.target});
+    if (!leader || targets.empty()) return no_op("transfer_leader", "no leader or no target");
+    if (!world_.transfer_leadership(*leader, targets.front()).is_ok()) {
+      return no_op("transfer_leader", "the leader refused");
+    }
+    world_.note(TraceKind::kNote, *leader, "transfer leadership to n" + std::to_string(targets.front().value));
+  }
+
+  void apply(const PutFault& f) { clients_.call(OpKind::kPut, f.key, f.value); }
+
+  // Refused before the run by unsupported_feature().
+  void apply(const AddNodeFault&) { no_op("add_node", "not supported"); }
+  void apply(const RemoveNodeFault&) { no_op("remove_node", "not supported"); }
+  void apply(const RebalanceFault&) { no_op("rebalance", "not supported"); }
+
+  static std::string describe(const std::vector<NodeId>& nodes) {
+    std::string out = "{";
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      out += (i ? ",n" : "n") + std::to_string(nodes[i].value);
+    }
+    return out + "}";
+  }
+
+  static std::string messages_note(const MessageSet& set) {
+    if (set.is_all()) return "";
+    std::string out = " [";
+    bool first = true;
+    for (size_t k = 0; k < kMessageKindCount; ++k) {
+      const auto kind = static_cast<MessageKind>(k);
+      if (!set.contains(kind)) continue;
+      out += (first ? "" : ",") + std::string(to_string(kind));
+      first = false;
+    }
+    return out + "]";
+  }
+
+  World& world_;
+  Clients& clients_;
+  Rng rng_;
+  VirtualTime run_end_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Checks after the run
+
+void check_expectations(const Scenario& s, World& world, const Clients& clients,
+                        RunResult& result) {
+  const ExpectSpec& e = s.expect;
+  auto fail = [&](const char* property, NodeId node, std::string detail) {
+    result.violations.push_back(Violation{property, world.now(), node, std::move(detail)});
+  };
+  if (e.min_committed && clients.stats().writes_acknowledged < *e.min_committed) {
+    fail("min_committed", kNoNode,
+         std::to_string(clients.stats().writes_acknowledged) + " writes acknowledged, expected at least " +
+             std::to_string(*e.min_committed));
+  }
+  if (e.max_term && world.stats().max_term.value > *e.max_term) {
+    fail("max_term", kNoNode,
+         "term reached " + std::to_string(world.stats().max_term.value) + ", expected at most " +
+             std::to_string(*e.max_term));
+  }
+  if (e.leader_at_end) {
+    auto leader = world.leader();
+    if (leader != e.leader_at_end) {
+      fail("leader_at_end", leader.value_or(kNoNode),
+           "the leader at the end is " +
+               (leader ? "n" + std::to_string(leader->value) : std::string("nobody")) +
+               ", expected n" + std::to_string(e.leader_at_end->value));
+    }
+  }
+}
+
+// Heals everything, restarts every node that can start, and waits for a write to commit after
+// that; then every committed write is applied at the leader, whose state is the final state.
+std::optional<std::map<std::string, std::optional<std::string>>> settle_and_read(
+    World& world, Clients& clients, const std::vector<std::string>& keys) {
+  world.heal_all();
+  for (NodeId id : world.node_ids()) {
+    if (!world.is_up(id)) world.restart(id);
+  }
+  const VirtualTime start = world.now();
+  clients.start_probe(start);
+  // The probe's first success at or after `start` proves a leader committed in the new epoch.
+  const bool settled = world.run_until(
+      [&](const World&) {
+        return clients.probe_committed_at() && *clients.probe_committed_at() >= start;
+      },
+      kSettleLimit);
+  if (!settled) return std::nullopt;
+  auto leader = world.leader();
+  if (!leader) return std::nullopt;
+  std::map<std::string, std::optional<std::string>> state;
+  for (const std::string& key : keys) state[key] = world.kv(*leader)->get(key);
+  return state;
+}
+
+}  // namespace
+
+std::optional<std::string> unsupported_feature(const Scenario& scenario) {
+  if (scenario.cluster.shards > 0) {
+    return "sharded clusters (cluster.shards > 0) are not simulated yet; they arrive with sharding";
+  }
+  if (scenario.expect.max_load_stddev_pct || scenario.expect.converged) {
+    return "expect.max_load_stddev_pct and expect.converged need a sharded cluster";
+  }
+  for (const FaultStep& step : scenario.faults) {
+    if (std::holds_alternative<AddNodeFault>(step.action) ||
+        std::holds_alternative<RemoveNodeFault>(step.action)) {
+      return std::string(action_name(step.action)) +
+             " needs membership change (joint consensus), which the Raft core does not have yet";
+    }
+    if (std::holds_alternative<RebalanceFault>(step.action)) {
+      return "rebalance needs a sharded cluster";
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<FaultStep> materialize_faults(const Scenario& scenario, uint64_t seed) {
+  std::vector<FaultStep> faults = scenario.faults;
+  if (scenario.nemesis && !scenario.nemesis->kinds.empty()) {
+    const NemesisSpec& n = *scenario.nemesis;
+    Rng rng = Rng(seed).fork(kNemesisStream);
+    const Duration until = n.until.value_or(scenario.run_until);
+    const uint32_t nodes = scenario.cluster.nodes;
+    auto random_node = [&] { return NodeSelector::named(NodeId(1 + rng.below(nodes))); };
+    auto draw = [&](DurationRange r) { return Duration{rng.between(r.min.ns, r.max.ns)}; };
+    Duration t = n.from + draw(n.interval);
+    while (t < until) {
+      const Duration length = std::min(draw(n.interval), until - t);
+      const NemesisKind kind = n.kinds[rng.below(n.kinds.size())];
+      switch (kind) {
+        case NemesisKind::kPartition:
+          faults.push_back({t, PartitionFault{{{NodeSelector::of(rng.chance(0.5) ? SelectorKind::kLeader
+                                                                              : SelectorKind::kRandomMinority)},
+                                              {NodeSelector::of(SelectorKind::kOthers)}}}});
+          faults.push_back({t + length, HealFault{}});
+          break;
+        case NemesisKind::kCut:
+          faults.push_back({t, CutFault{{random_node()}, {NodeSelector::of(SelectorKind::kOthers)}, {}}});
+          faults.push_back({t + length, HealFault{}});
+          break;
+        case NemesisKind::kCrash:
+          faults.push_back({t, CrashFault{{rng.chance(0.5) ? NodeSelector::of(SelectorKind::kLeader)
+                                                           : random_node()}}});
+          faults.push_back({t + length, RestartFault{{NodeSelector::of(SelectorKind::kAll)}}});
+          break;
+        case NemesisKind::kPause:
+          faults.push_back({t, PauseFault{{random_node()}, length}});
+          break;
+        case NemesisKind::kLatency:
+          faults.push_back({t, LatencyFault{{NodeSelector::of(SelectorKind::kAll)}, {random_node()},
+                                            {milliseconds(50), milliseconds(250)}, length, {}}});
+          break;
+        case NemesisKind::kDrop:
+          faults.push_back({t, DropFault{{NodeSelector::of(SelectorKind::kAll)}, {random_node()},
+                                         0.5, length, {}}});
+          break;
+        case NemesisKind::kDuplicate:
+          faults.push_back({t, DuplicateFault{{NodeSelector::of(SelectorKind::kAll)},
+                                              {NodeSelector::of(SelectorKind::kAll)}, 0.3, length, {}}});
+          break;
+        case NemesisKind::kDisk:
+          faults.push_back({t, DiskFault{{random_node()}, DiskFaultKind::kFull, length}});
+          break;
+        case NemesisKind::kDrift:
+          faults.push_back({t, DriftFault{{random_node()}, rng.chance(0.5) ? 0.5 : 2.0, length}});
+          break;
+      }
+      t = t + draw(n.interval);
+    }
+    // Everything is healed at `until`.
+    faults.push_back({until, HealFault{}});
+    faults.push_back({until, RestartFault{{NodeSelector::of(SelectorKind::kAll)}}});
+  }
+  std::stable_sort(faults.begin(), faults.end(),
+                   [](const FaultStep& a, const FaultStep& b) { return a.at < b.at; });
+  return faults;
+}
+
+RunResult run_scenario(const Scenario& scenario, uint64_t seed, const RunOptions& options) {
+  GRAPE_ASSERT(!unsupported_feature(scenario), "run_scenario on an unsupported scenario");
+  RunResult result;
+  World world(world_options(scenario, seed));
+  if (options.record_events) {
+    world.set_trace_sink([&result](const TraceEvent& e) { result.events.push_back(e); });
+  }
+  const Duration timeout = scenario.workload ? scenario.workload->timeout : seconds(1);
+  Clients clients(world, Rng(seed).fork(kClientStream), timeout);
+  const VirtualTime run_end = at_time(scenario.run_until);
+  FaultPlayer player(world, clients, Rng(seed).fork(kFaultStream), run_end);
+
+  const std::vector<FaultStep> faults = materialize_faults(scenario, seed);
+  for (const FaultStep& step : faults) {
+    if (step.at > scenario.run_until) continue;
+    world.schedule(at_time(step.at), [&player, step](World&) { player.play(step); });
+  }
+  if (const auto& w = scenario.workload) {
+    WorkloadOptions workload;
+    workload.clients = w->clients;
+    workload.keys = w->keys;
+    workload.put = w->mix.put;
+    workload.get = w->mix.get;
+    workload.cas = w->mix.cas;
+    workload.del = w->mix.del;
+    workload.rate_per_s = static_cast<double>(w->rate.count) * 1e9 / static_cast<double>(w->rate.per.ns);
+    workload.from = at_time(w->from);
+    workload.until = at_time(w->until.value_or(scenario.run_until));
+    clients.start_workload(workload);
+  }
+  const VirtualTime healed = last_heal(faults);
+  if (scenario.expect.recovers_within) clients.start_probe(healed);
+
+  world.run_for(scenario.run_until);
+  if (scenario.expect.recovers_within) {
+    // The deadline may lie past run_until: keep going until the probe commits or it passes.
+    const VirtualTime deadline = healed + *scenario.expect.recovers_within;
+    if (!clients.probe_committed_at() && world.now() < deadline) {
+      world.run_until([&](const World&) { return clients.probe_committed_at().has_value(); },
+                      deadline - world.now());
+    }
+    const auto committed = clients.probe_committed_at();
+    if (!committed || *committed > deadline) {
+      result.violations.push_back(
+          Violation{"liveness", deadline, kNoNode,
+                    "no write committed within " + std::to_string(scenario.expect.recovers_within->ms()) +
+                        "ms of the last heal at " + std::to_string(healed.ms()) + "ms" +
+                        (committed ? " (it took until " + std::to_string(committed->ms()) + "ms)" : "")});
+    }
+  }
+  clients.finish();
+  result.end = world.now();
+  check_expectations(scenario, world, clients, result);
+
+  // Linearizability and lost writes on the client history.
+  const bool want_linearizable = scenario.expect.linearizable.value_or(false);
+  const bool want_no_loss = scenario.expect.no_lost_writes.value_or(false);
+  bool history_linearizable = true;
+  if (want_linearizable || want_no_loss) {
+    const LinearizabilityResult lin = check_linearizable(clients.history());
+    history_linearizable = lin.ok;
+    if (!lin.ok && want_linearizable) result.violations.push_back(to_violation(lin));
+  }
+  if (want_no_loss && history_linearizable) {
+    const std::vector<std::string> keys = clients.keys();
+    auto state = settle_and_read(world, clients, keys);
+    if (!state) {
+      result.violations.push_back(Violation{"lost_write", world.now(), kNoNode,
+                                            "the healed cluster committed nothing within " +
+                                                std::to_string(kSettleLimit.ms()) +
+                                                "ms, so the final state could not be read"});
+    } else {
+      // The final reads, invoked after everything else: linearizable together with the history
+      // only if every acknowledged write is still visible.
+      History with_reads = clients.history();
+      for (const std::string& key : keys) {
+        Operation read;
+        read.id = with_reads.ops.size();
+        read.process = 0;
+        read.kind = OpKind::kGet;
+        read.key = key;
+        read.value = (*state)[key];
+        read.invoked = world.now();
+        read.completed = world.now();
+        read.outcome = OpOutcome::kOk;
+        with_reads.ops.push_back(std::move(read));
+      }
+      const LinearizabilityResult final_check = check_linearizable(with_reads);
+      if (!final_check.ok) {
+        Violation v = to_violation(final_check);
+        v.property = "lost_write";
+        v.detail = std::string(kFinalReadProcessNote) + " after healing: " + v.detail;
+        result.violations.push_back(std::move(v));
+      }
+    }
+  }
+
+  // Safety violations found online come first: they are the root cause when present.
+  std::vector<Violation> all = world.checker().violations();
+  all.insert(all.end(), result.violations.begin(), result.violations.end());
+  result.violations = std::move(all);
+  result.passed = result.violations.empty();
+
+  const WorldStats& ws = world.stats();
+  result.stats.sim_ms = result.end.ms();
+  result.stats.events = ws.events;
+  result.stats.messages = ws.messages_sent;
+  result.stats.elections = ws.elections;
+  result.stats.max_term = ws.max_term.value;
+  result.stats.committed = clients.stats().writes_acknowledged;
+  result.stats.client_ops = clients.stats().ops;
+  result.stats.ok = clients.stats().ok;
+  result.stats.failed = clients.stats().failed;
+  result.stats.indeterminate = clients.stats().indeterminate;
+  result.trace_hash = world.trace_hash();
+  result.history = clients.history();
+  return result;
+}
+
+}  // namespace grape::sim

@@ -1,0 +1,59 @@
+#pragma once
+// Runs one scenario (sim/scenario.h) with one seed: builds the world from the file, plays the
+// fault timeline and the nemesis, drives the workload's clients, and afterwards checks every
+// `expect` key besides the Raft safety properties (always on). The result is what `grape scenario
+// run` prints and what the sweep, replay, shrink and report commands build on.
+//
+// Deterministic: the same scenario and seed give the same RunResult, trace hash included.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/checker.h"
+#include "sim/history.h"
+#include "sim/scenario.h"
+#include "sim/trace.h"
+
+namespace grape::sim {
+
+struct RunOptions {
+  bool record_events = false;  // keep every trace event (for --trace and --report)
+};
+
+struct RunStats {
+  int64_t sim_ms = 0;
+  uint64_t events = 0;
+  uint64_t messages = 0;
+  uint64_t elections = 0;
+  uint64_t max_term = 0;
+  uint64_t committed = 0;  // client writes acknowledged
+  uint64_t client_ops = 0;
+  uint64_t ok = 0;
+  uint64_t failed = 0;
+  uint64_t indeterminate = 0;
+};
+
+struct RunResult {
+  bool passed = false;
+  std::vector<Violation> violations;  // the first is the run's verdict
+  RunStats stats;
+  uint64_t trace_hash = 0;
+  History history;
+  std::vector<TraceEvent> events;  // with RunOptions::record_events
+  VirtualTime end;
+};
+
+// What the simulator cannot run yet, or nullopt: sharded clusters and membership changes arrive
+// with later issues, and running a scenario without them would pass it vacuously.
+std::optional<std::string> unsupported_feature(const Scenario& scenario);
+
+// The nemesis turned into explicit timeline steps (deterministic in the seed), merged with the
+// scenario's own faults in time order. The shrinker works on this list.
+std::vector<FaultStep> materialize_faults(const Scenario& scenario, uint64_t seed);
+
+// Runs the scenario. Precondition: !unsupported_feature(scenario).
+RunResult run_scenario(const Scenario& scenario, uint64_t seed, const RunOptions& options = {});
+
+}  // namespace grape::sim
