@@ -2,9 +2,11 @@
 // Exit codes: 0 success, 1 a check or request failed, 2 bad input.
 
 #include <iostream>
+#include <map>
 
 #include <CLI/CLI.hpp>
 
+#include "cli/scenario_cmd.h"
 #include "core/base/version.h"
 #include "sim/demo.h"
 
@@ -14,9 +16,19 @@ constexpr int kExitOk = 0;
 constexpr int kExitCheckFailed = 1;
 constexpr int kExitBadInput = 2;
 
+const std::map<std::string, grape::cli::Format> kFormats{{"text", grape::cli::Format::kText},
+                                                         {"json", grape::cli::Format::kJson}};
+
+void add_format(CLI::App* command, grape::cli::Format& format) {
+  command->add_option("--format", format, "Output: text (a table for people) or json (scripts)")
+      ->transform(CLI::CheckedTransformer(kFormats, CLI::ignore_case))
+      ->default_str("text");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  using namespace grape::cli;
   CLI::App app{"grape: the distributed layer of the Grape vector database (Raft, sharding, "
                "deterministic simulation)",
                "grape"};
@@ -29,6 +41,49 @@ int main(int argc, char** argv) {
               "what happens");
   demo->add_option("--seed", demo_seed, "Seed of the simulated run (same seed, same run)")
       ->capture_default_str();
+
+  CLI::App* scenario = app.add_subcommand(
+      "scenario", "Run YAML fault scenarios in the deterministic simulator (docs/scenarios.md)");
+  scenario->require_subcommand(1);
+
+  RunArgs run;
+  CLI::App* run_cmd = scenario->add_subcommand("run", "Run one scenario with one seed");
+  run_cmd->add_option("file", run.file, "Scenario file (YAML)")->required();
+  run_cmd->add_option("--seed", run.seed, "Seed (default: the file's `seed`, else 1)");
+  add_format(run_cmd, run.format);
+  run_cmd->add_option("--trace", run.trace_file, "Write the run's events as JSON lines here");
+  run_cmd->add_option("--history", run.history_file,
+                      "Write the client history as JSON lines here (Porcupine/Knossos shape)");
+  run_cmd->add_option("--report", run.report_file, "Write a self-contained HTML timeline here");
+
+  SweepArgs sweep;
+  CLI::App* sweep_cmd =
+      scenario->add_subcommand("sweep", "Run every scenario under the paths for many seeds");
+  sweep_cmd->add_option("paths", sweep.paths, "Scenario files or folders")->required();
+  sweep_cmd->add_option("--seeds", sweep.seeds, "Seeds per scenario")->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sweep_cmd->add_option("--seed-from", sweep.seed_from, "First seed")->capture_default_str();
+  sweep_cmd->add_option("--jobs,-j", sweep.jobs, "Runs in parallel (default: one per core)");
+  add_format(sweep_cmd, sweep.format);
+
+  std::string replay_file;
+  std::optional<uint64_t> replay_seed;
+  Format replay_format = Format::kText;
+  CLI::App* replay_cmd = scenario->add_subcommand(
+      "replay", "Run a scenario twice with one seed and prove the trace hash is identical");
+  replay_cmd->add_option("file", replay_file, "Scenario file (YAML)")->required();
+  replay_cmd->add_option("--seed", replay_seed, "Seed (default: the file's `seed`, else 1)");
+  add_format(replay_cmd, replay_format);
+
+  std::string shrink_file;
+  std::optional<uint64_t> shrink_seed;
+  std::string shrink_output;
+  CLI::App* shrink_cmd = scenario->add_subcommand(
+      "shrink", "Find a smaller fault timeline and workload that still fail the same way");
+  shrink_cmd->add_option("file", shrink_file, "Scenario file (YAML)")->required();
+  shrink_cmd->add_option("--seed", shrink_seed, "The failing seed (default: the file's `seed`)");
+  shrink_cmd->add_option("-o,--output", shrink_output, "Where to write the minimal scenario")
+      ->required();
 
   try {
     app.parse(argc, argv);
@@ -47,5 +102,9 @@ int main(int argc, char** argv) {
     const grape::sim::DemoResult result = grape::sim::run_demo(std::cout, demo_seed);
     return result.safe ? kExitOk : kExitCheckFailed;
   }
+  if (run_cmd->parsed()) return scenario_run(run);
+  if (sweep_cmd->parsed()) return scenario_sweep(sweep);
+  if (replay_cmd->parsed()) return scenario_replay(replay_file, replay_seed, replay_format);
+  if (shrink_cmd->parsed()) return scenario_shrink(shrink_file, shrink_seed, shrink_output);
   return kExitOk;
 }

@@ -1,0 +1,415 @@
+#include "cli/scenario_cmd.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/progress.h"
+#include "sim/report.h"
+#include "sim/runner.h"
+#include "sim/scenario.h"
+#include "sim/shrink.h"
+
+namespace grape::cli {
+
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitBadInput = 2;
+
+int64_t elapsed_ms(Clock::time_point since) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();
+}
+
+std::string hex(uint64_t value) {
+  std::ostringstream out;
+  out << std::hex << std::setw(16) << std::setfill('0') << value;
+  return out.str();
+}
+
+std::string replay_command(const std::string& file, uint64_t seed) {
+  return "grape scenario run " + file + " --seed " + std::to_string(seed);
+}
+
+// Loads a scenario the simulator can run, or prints one line naming the file and the problem.
+std::optional<sim::Scenario> load_runnable(const std::string& file) {
+  auto scenario = sim::load_scenario(file);
+  if (!scenario) {
+    std::cerr << "grape: " << scenario.error().to_string() << "\n";
+    return std::nullopt;
+  }
+  if (auto unsupported = sim::unsupported_feature(*scenario)) {
+    std::cerr << "grape: " << file << ": " << *unsupported << "\n";
+    return std::nullopt;
+  }
+  return std::move(*scenario);
+}
+
+uint64_t seed_for(const sim::Scenario& scenario, std::optional<uint64_t> seed) {
+  return seed.value_or(scenario.seed.value_or(1));
+}
+
+json violation_json(const sim::Violation& v) {
+  return json{{"property", v.property},
+              {"at_ms", v.at.ms()},
+              {"node", v.node == kNoNode ? json(nullptr) : json("n" + std::to_string(v.node.value))},
+              {"detail", v.detail}};
+}
+
+json result_json(const sim::Scenario& scenario, const std::string& file, uint64_t seed,
+                 const sim::RunResult& r, int64_t wall_ms) {
+  json violations = json::array();
+  for (const auto& v : r.violations) violations.push_back(violation_json(v));
+  const sim::RunStats& s = r.stats;
+  return json{{"scenario", scenario.name},
+              {"file", file},
+              {"seed", seed},
+              {"result", r.passed ? "pass" : "fail"},
+              {"violations", violations},
+              {"replay", replay_command(file, seed)},
+              {"stats",
+               {{"sim_ms", s.sim_ms},
+                {"wall_ms", wall_ms},
+                {"events", s.events},
+                {"messages", s.messages},
+                {"elections", s.elections},
+                {"max_term", s.max_term},
+                {"committed", s.committed},
+                {"client_ops", s.client_ops},
+                {"ok", s.ok},
+                {"failed", s.failed},
+                {"indeterminate", s.indeterminate}}},
+              {"trace_hash", hex(r.trace_hash)}};
+}
+
+void print_result_text(const sim::Scenario& scenario, const std::string& file, uint64_t seed,
+                       const sim::RunResult& r, int64_t wall_ms) {
+  const sim::RunStats& s = r.stats;
+  std::cout << scenario.name << " (" << file << ", seed " << seed << "): "
+            << (r.passed ? "PASS" : "FAIL") << "\n";
+  std::cout << "  simulated " << s.sim_ms << " ms in " << wall_ms << " ms; " << s.events
+            << " events, " << s.messages << " messages\n";
+  std::cout << "  elections " << s.elections << ", highest term " << s.max_term << "\n";
+  std::cout << "  client calls " << s.client_ops << ": " << s.ok << " ok, " << s.failed
+            << " failed, " << s.indeterminate << " indeterminate; " << s.committed
+            << " writes acknowledged\n";
+  for (const auto& v : r.violations) {
+    std::cout << "  VIOLATED " << v.property << " at " << v.at.ms() << " ms"
+              << (v.node == kNoNode ? "" : " on n" + std::to_string(v.node.value)) << ": "
+              << v.detail << "\n";
+  }
+  std::cout << "  trace hash " << hex(r.trace_hash) << "\n";
+  if (!r.passed) std::cout << "  replay: " << replay_command(file, seed) << "\n";
+}
+
+bool write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  out.close();
+  if (!out) {
+    std::cerr << "grape: cannot write " << path << "\n";
+    return false;
+  }
+  return true;
+}
+
+json op_value(const std::optional<std::string>& value) {
+  return value ? json(*value) : json(nullptr);
+}
+
+// The contract's history: an `invoke` line and a completion line per call, in time order.
+std::string history_jsonl(const sim::History& history) {
+  struct Line {
+    int64_t time_ns;
+    uint64_t order;  // invocations before completions at the same instant, then by op
+    json value;
+  };
+  std::vector<Line> lines;
+  for (const sim::Operation& op : history.ops) {
+    json invoke{{"process", op.process}, {"type", "invoke"}, {"f", sim::to_string(op.kind)},
+                {"key", op.key}, {"time_ns", op.invoked.ns}};
+    if (op.kind == sim::OpKind::kPut || op.kind == sim::OpKind::kCas) invoke["value"] = op_value(op.value);
+    if (op.kind == sim::OpKind::kCas) invoke["expected"] = op_value(op.expected);
+    lines.push_back({op.invoked.ns, op.id * 2, invoke});
+    json done = invoke;
+    done["type"] = sim::to_string(op.outcome == sim::OpOutcome::kPending ? sim::OpOutcome::kInfo
+                                                                         : op.outcome);
+    done["time_ns"] = op.completed.ns;
+    if (op.kind == sim::OpKind::kGet && op.outcome == sim::OpOutcome::kOk) done["value"] = op_value(op.value);
+    lines.push_back({op.completed.ns, op.id * 2 + 1, done});
+  }
+  std::stable_sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) {
+    return a.time_ns != b.time_ns ? a.time_ns < b.time_ns : a.order < b.order;
+  });
+  std::string out;
+  for (const Line& line : lines) out += line.value.dump() + "\n";
+  return out;
+}
+
+std::string_view trace_kind_name(sim::TraceKind kind) {
+  switch (kind) {
+    case sim::TraceKind::kRoleChange: return "role";
+    case sim::TraceKind::kCrash: return "crash";
+    case sim::TraceKind::kRestart: return "restart";
+    case sim::TraceKind::kPause: return "pause";
+    case sim::TraceKind::kResume: return "resume";
+    case sim::TraceKind::kPartition: return "partition";
+    case sim::TraceKind::kCut: return "cut";
+    case sim::TraceKind::kHeal: return "heal";
+    case sim::TraceKind::kLinkChange: return "link";
+    case sim::TraceKind::kDiskFault: return "disk";
+    case sim::TraceKind::kDrift: return "drift";
+    case sim::TraceKind::kCommit: return "commit";
+    case sim::TraceKind::kNoOp: return "noop";
+    case sim::TraceKind::kViolation: return "violation";
+    case sim::TraceKind::kNote: return "note";
+  }
+  return "unknown";
+}
+
+std::string trace_jsonl(const sim::RunResult& r) {
+  std::string out;
+  for (const sim::TraceEvent& e : r.events) {
+    json line{{"time_ns", e.at.ns}, {"kind", trace_kind_name(e.kind)}};
+    if (e.node != kNoNode) line["node"] = "n" + std::to_string(e.node.value);
+    if (e.kind == sim::TraceKind::kRoleChange) {
+      line["role"] = raft::to_string(e.role);
+      line["term"] = e.term.value;
+      if (e.leader != kNoNode) line["leader"] = "n" + std::to_string(e.leader.value);
+    }
+    if (e.kind == sim::TraceKind::kCommit) line["index"] = e.index.value;
+    if (!e.detail.empty()) line["detail"] = e.detail;
+    out += line.dump() + "\n";
+  }
+  for (const sim::Violation& v : r.violations) {
+    json line = violation_json(v);
+    line["kind"] = "violation";
+    line["time_ns"] = v.at.ns;
+    out += line.dump() + "\n";
+  }
+  return out;
+}
+
+sim::RunRecord make_record(const sim::Scenario& scenario, const std::string& file, uint64_t seed,
+                           const sim::RunResult& r) {
+  sim::RunRecord record;
+  record.scenario = scenario.name;
+  record.file = file;
+  record.seed = seed;
+  record.nodes = scenario.cluster.nodes;
+  record.end = r.end;
+  record.result = r.passed ? "pass" : "fail";
+  record.replay = replay_command(file, seed);
+  record.trace_hash = r.trace_hash;
+  record.events = r.events;
+  record.history = r.history;
+  record.violations = r.violations;
+  return record;
+}
+
+// Every .yaml/.yml file under the paths, sorted; a path that is a file counts as given.
+std::optional<std::vector<std::string>> scenario_files(const std::vector<std::string>& paths) {
+  std::vector<std::string> files;
+  for (const std::string& path : paths) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      for (const auto& entry : std::filesystem::recursive_directory_iterator(path, ec)) {
+        const auto ext = entry.path().extension();
+        if (entry.is_regular_file() && (ext == ".yaml" || ext == ".yml")) {
+          files.push_back(entry.path().string());
+        }
+      }
+    } else if (std::filesystem::is_regular_file(path, ec)) {
+      files.push_back(path);
+    } else {
+      std::cerr << "grape: " << path << ": no such file or directory\n";
+      return std::nullopt;
+    }
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
+
+int scenario_run(const RunArgs& args) {
+  auto scenario = load_runnable(args.file);
+  if (!scenario) return kExitBadInput;
+  const uint64_t seed = seed_for(*scenario, args.seed);
+  sim::RunOptions options;
+  options.record_events = !args.trace_file.empty() || !args.report_file.empty();
+  const auto start = Clock::now();
+  const sim::RunResult result = sim::run_scenario(*scenario, seed, options);
+  const int64_t wall_ms = elapsed_ms(start);
+
+  if (!args.history_file.empty() && !write_file(args.history_file, history_jsonl(result.history))) {
+    return kExitBadInput;
+  }
+  if (!args.trace_file.empty() && !write_file(args.trace_file, trace_jsonl(result))) {
+    return kExitBadInput;
+  }
+  if (!args.report_file.empty() &&
+      !write_file(args.report_file,
+                  sim::render_report_html(make_record(*scenario, args.file, seed, result)))) {
+    return kExitBadInput;
+  }
+  if (args.format == Format::kJson) {
+    std::cout << result_json(*scenario, args.file, seed, result, wall_ms).dump() << "\n";
+  } else {
+    print_result_text(*scenario, args.file, seed, result, wall_ms);
+  }
+  return result.passed ? kExitOk : kExitFailed;
+}
+
+int scenario_sweep(const SweepArgs& args) {
+  auto files = scenario_files(args.paths);
+  if (!files) return kExitBadInput;
+  if (files->empty()) {
+    std::cerr << "grape: no scenario files (*.yaml) under the given paths\n";
+    return kExitBadInput;
+  }
+  // Load everything first: bad input stops the sweep before any run.
+  std::vector<sim::Scenario> scenarios;
+  for (const std::string& file : *files) {
+    auto scenario = load_runnable(file);
+    if (!scenario) return kExitBadInput;
+    scenarios.push_back(std::move(*scenario));
+  }
+  struct Task {
+    size_t scenario;
+    uint64_t seed;
+  };
+  std::vector<Task> tasks;
+  for (size_t i = 0; i < scenarios.size(); ++i) {
+    for (uint64_t k = 0; k < args.seeds; ++k) tasks.push_back({i, args.seed_from + k});
+  }
+  struct Failure {
+    size_t task;
+    sim::Violation violation;
+  };
+  std::vector<Failure> failures;
+  std::atomic<size_t> next{0};
+  std::atomic<uint64_t> events{0};
+  std::mutex mutex;
+  size_t done = 0;
+  Progress progress("sweep", tasks.size(), std::max<size_t>(1, tasks.size() / 20));
+  const auto start = Clock::now();
+  // One simulated world per thread: worlds share nothing, so runs stay deterministic.
+  auto worker = [&] {
+    for (size_t t = next++; t < tasks.size(); t = next++) {
+      const sim::RunResult r = sim::run_scenario(scenarios[tasks[t].scenario], tasks[t].seed);
+      events += r.stats.events;
+      std::lock_guard lock(mutex);
+      if (!r.passed) failures.push_back({t, r.violations.front()});
+      progress.update(++done, failures.size());
+    }
+  };
+  const unsigned jobs = args.jobs ? args.jobs : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> threads;
+  for (unsigned j = 1; j < std::min<size_t>(jobs, tasks.size()); ++j) threads.emplace_back(worker);
+  worker();
+  for (auto& thread : threads) thread.join();
+  const int64_t wall_ms = elapsed_ms(start);
+  std::sort(failures.begin(), failures.end(),
+            [](const Failure& a, const Failure& b) { return a.task < b.task; });
+
+  const double events_per_s = wall_ms > 0 ? static_cast<double>(events) * 1000.0 / static_cast<double>(wall_ms) : 0;
+  if (args.format == Format::kJson) {
+    json list = json::array();
+    for (const Failure& f : failures) {
+      const Task& task = tasks[f.task];
+      list.push_back({{"scenario", scenarios[task.scenario].name},
+                      {"file", (*files)[task.scenario]},
+                      {"seed", task.seed},
+                      {"property", f.violation.property},
+                      {"detail", f.violation.detail},
+                      {"replay", replay_command((*files)[task.scenario], task.seed)}});
+    }
+    std::cout << json{{"runs", tasks.size()},
+                      {"failed", failures.size()},
+                      {"failures", list},
+                      {"wall_ms", wall_ms},
+                      {"events_per_s", static_cast<uint64_t>(events_per_s)}}
+                     .dump()
+              << "\n";
+  } else {
+    std::cout << "sweep: " << scenarios.size() << " scenarios x " << args.seeds << " seeds = "
+              << tasks.size() << " runs, " << failures.size() << " failed, " << wall_ms << " ms ("
+              << static_cast<uint64_t>(events_per_s) << " simulated events/s)\n";
+    for (const Failure& f : failures) {
+      const Task& task = tasks[f.task];
+      std::cout << "  FAIL " << std::left << std::setw(28) << scenarios[task.scenario].name
+                << " seed " << std::setw(6) << task.seed << " " << f.violation.property << ": "
+                << f.violation.detail << "\n       replay: "
+                << replay_command((*files)[task.scenario], task.seed) << "\n";
+    }
+  }
+  return failures.empty() ? kExitOk : kExitFailed;
+}
+
+int scenario_replay(const std::string& file, std::optional<uint64_t> seed, Format format) {
+  auto scenario = load_runnable(file);
+  if (!scenario) return kExitBadInput;
+  const uint64_t s = seed_for(*scenario, seed);
+  const auto start = Clock::now();
+  const sim::RunResult first = sim::run_scenario(*scenario, s);
+  const int64_t wall_ms = elapsed_ms(start);
+  const sim::RunResult second = sim::run_scenario(*scenario, s);
+  const bool identical = first.trace_hash == second.trace_hash &&
+                         first.stats.events == second.stats.events;
+  if (format == Format::kJson) {
+    json out = result_json(*scenario, file, s, first, wall_ms);
+    out["replayed_trace_hash"] = hex(second.trace_hash);
+    out["deterministic"] = identical;
+    std::cout << out.dump() << "\n";
+  } else {
+    print_result_text(*scenario, file, s, first, wall_ms);
+    std::cout << "  replayed: trace hash " << hex(second.trace_hash) << " -> "
+              << (identical ? "identical, the run is deterministic" : "DIFFERENT: nondeterminism!")
+              << "\n";
+  }
+  if (!identical) return kExitFailed;
+  return first.passed ? kExitOk : kExitFailed;
+}
+
+int scenario_shrink(const std::string& file, std::optional<uint64_t> seed,
+                    const std::string& output) {
+  auto scenario = load_runnable(file);
+  if (!scenario) return kExitBadInput;
+  const uint64_t s = seed_for(*scenario, seed);
+  sim::ShrinkOptions options;
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  options.progress = [tty](int runs, size_t faults, bool failed) {
+    if (tty || runs % 10 == 0) {
+      std::fprintf(stderr, "%sshrink: %d runs, trying %zu faults (%s)%s", tty ? "\r" : "", runs,
+                   faults, failed ? "still fails" : "passes", tty ? "   " : "\n");
+    }
+  };
+  auto result = sim::shrink_scenario(*scenario, s, options);
+  if (tty) std::fputc('\n', stderr);
+  if (!result) {
+    std::cerr << "grape: " << file << ": " << result.error() << "\n";
+    return kExitFailed;
+  }
+  if (!write_file(output, sim::to_yaml(result->minimal))) return kExitBadInput;
+  std::cout << "shrunk " << file << " (seed " << s << ", " << result->property << "): "
+            << result->faults_before << " -> " << result->faults_after << " faults in "
+            << result->runs << " runs\n"
+            << "  written to " << output << "; replay: " << replay_command(output, s) << "\n";
+  return kExitOk;
+}
+
+}  // namespace grape::cli

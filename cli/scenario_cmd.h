@@ -1,0 +1,38 @@
+#pragma once
+// `grape scenario run|sweep|replay|shrink`: loads files, calls sim/, prints tables or JSON.
+// Each returns the process exit code: 0 ok, 1 a check failed, 2 bad input.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace grape::cli {
+
+enum class Format { kText, kJson };
+
+struct RunArgs {
+  std::string file;
+  std::optional<uint64_t> seed;
+  Format format = Format::kText;
+  std::string trace_file;
+  std::string history_file;
+  std::string report_file;
+};
+int scenario_run(const RunArgs& args);
+
+struct SweepArgs {
+  std::vector<std::string> paths;
+  uint64_t seeds = 10;
+  uint64_t seed_from = 1;
+  unsigned jobs = 0;  // 0: one per core
+  Format format = Format::kText;
+};
+int scenario_sweep(const SweepArgs& args);
+
+int scenario_replay(const std::string& file, std::optional<uint64_t> seed, Format format);
+
+int scenario_shrink(const std::string& file, std::optional<uint64_t> seed,
+                    const std::string& output);
+
+}  // namespace grape::cli
