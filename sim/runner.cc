@@ -364,7 +364,7 @@ void check_expectations(const Scenario& s, World& world, const Clients& clients,
 
 // Heals everything, restarts every node that can start, and waits for a write to commit after
 // that; then every committed write is applied at the leader, whose state is the final state.
-std::optional<std::map<std::string, std::optional<std::string>>> settle_and_read(
+std::optional<FinalState> settle_and_read(
     World& world, Clients& clients, const std::vector<std::string>& keys) {
   world.heal_all();
   for (NodeId id : world.node_ids()) {
@@ -381,12 +381,37 @@ std::optional<std::map<std::string, std::optional<std::string>>> settle_and_read
   if (!settled) return std::nullopt;
   auto leader = world.leader();
   if (!leader) return std::nullopt;
-  std::map<std::string, std::optional<std::string>> state;
+  FinalState state;
   for (const std::string& key : keys) state[key] = world.kv(*leader)->get(key);
   return state;
 }
 
 }  // namespace
+
+std::optional<Violation> check_final_state(const History& history, const FinalState& state,
+                                           VirtualTime at) {
+  // The final reads, invoked after everything else: linearizable together with the history only
+  // if every acknowledged write is still visible.
+  History with_reads = history;
+  for (const auto& [key, value] : state) {
+    Operation read;
+    read.id = with_reads.ops.size();
+    read.process = 0;
+    read.kind = OpKind::kGet;
+    read.key = key;
+    read.value = value;
+    read.invoked = at;
+    read.completed = at;
+    read.outcome = OpOutcome::kOk;
+    with_reads.ops.push_back(std::move(read));
+  }
+  const LinearizabilityResult check = check_linearizable(with_reads);
+  if (check.ok) return std::nullopt;
+  Violation v = to_violation(check);
+  v.property = "lost_write";
+  v.detail = std::string(kFinalReadProcessNote) + " after healing: " + v.detail;
+  return v;
+}
 
 std::optional<std::string> unsupported_feature(const Scenario& scenario) {
   if (scenario.cluster.shards > 0) {
@@ -504,7 +529,8 @@ RunResult run_scenario(const Scenario& scenario, uint64_t seed, const RunOptions
   if (scenario.expect.recovers_within) clients.start_probe(healed);
 
   world.run_for(scenario.run_until);
-  if (scenario.expect.recovers_within) {
+  const bool safe = world.checks_passed();  // else the world halted at the violation
+  if (safe && scenario.expect.recovers_within) {
     // The deadline may lie past run_until: keep going until the probe commits or it passes.
     const VirtualTime deadline = healed + *scenario.expect.recovers_within;
     if (!clients.probe_committed_at() && world.now() < deadline) {
@@ -522,18 +548,18 @@ RunResult run_scenario(const Scenario& scenario, uint64_t seed, const RunOptions
   }
   clients.finish();
   result.end = world.now();
-  check_expectations(scenario, world, clients, result);
+  if (safe) check_expectations(scenario, world, clients, result);
 
   // Linearizability and lost writes on the client history.
   const bool want_linearizable = scenario.expect.linearizable.value_or(false);
   const bool want_no_loss = scenario.expect.no_lost_writes.value_or(false);
   bool history_linearizable = true;
-  if (want_linearizable || want_no_loss) {
+  if (safe && (want_linearizable || want_no_loss)) {
     const LinearizabilityResult lin = check_linearizable(clients.history());
     history_linearizable = lin.ok;
     if (!lin.ok && want_linearizable) result.violations.push_back(to_violation(lin));
   }
-  if (want_no_loss && history_linearizable) {
+  if (safe && want_no_loss && history_linearizable) {
     const std::vector<std::string> keys = clients.keys();
     auto state = settle_and_read(world, clients, keys);
     if (!state) {
@@ -541,29 +567,8 @@ RunResult run_scenario(const Scenario& scenario, uint64_t seed, const RunOptions
                                             "the healed cluster committed nothing within " +
                                                 std::to_string(kSettleLimit.ms()) +
                                                 "ms, so the final state could not be read"});
-    } else {
-      // The final reads, invoked after everything else: linearizable together with the history
-      // only if every acknowledged write is still visible.
-      History with_reads = clients.history();
-      for (const std::string& key : keys) {
-        Operation read;
-        read.id = with_reads.ops.size();
-        read.process = 0;
-        read.kind = OpKind::kGet;
-        read.key = key;
-        read.value = (*state)[key];
-        read.invoked = world.now();
-        read.completed = world.now();
-        read.outcome = OpOutcome::kOk;
-        with_reads.ops.push_back(std::move(read));
-      }
-      const LinearizabilityResult final_check = check_linearizable(with_reads);
-      if (!final_check.ok) {
-        Violation v = to_violation(final_check);
-        v.property = "lost_write";
-        v.detail = std::string(kFinalReadProcessNote) + " after healing: " + v.detail;
-        result.violations.push_back(std::move(v));
-      }
+    } else if (auto lost = check_final_state(clients.history(), *state, world.now())) {
+      result.violations.push_back(std::move(*lost));
     }
   }
 

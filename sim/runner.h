@@ -7,6 +7,7 @@
 // Deterministic: the same scenario and seed give the same RunResult, trace hash included.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,14 @@ std::optional<std::string> unsupported_feature(const Scenario& scenario);
 // The nemesis turned into explicit timeline steps (deterministic in the seed), merged with the
 // scenario's own faults in time order. The shrinker works on this list.
 std::vector<FaultStep> materialize_faults(const Scenario& scenario, uint64_t seed);
+
+// No lost writes: `state` (key -> value, nullopt = absent) was read from the healed cluster at
+// `at`, after every call in `history` was invoked. Every acknowledged write must still be visible:
+// the history followed by those reads must be linearizable. The `lost_write` violation, or
+// nullopt. (Call it on a history that is linearizable by itself, or it reports that instead.)
+using FinalState = std::map<std::string, std::optional<std::string>>;
+std::optional<Violation> check_final_state(const History& history, const FinalState& state,
+                                           VirtualTime at);
 
 // Runs the scenario. Precondition: !unsupported_feature(scenario).
 RunResult run_scenario(const Scenario& scenario, uint64_t seed, const RunOptions& options = {});

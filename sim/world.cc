@@ -144,7 +144,9 @@ void World::on_tick(NodeId id, uint64_t incarnation) {
 // The event loop
 
 bool World::step() {
-  if (queue_.empty()) return false;
+  // After the first safety violation the run is over: what follows would only be consequences,
+  // and a broken invariant may trip assertions that hide the root cause.
+  if (queue_.empty() || !checker_.ok()) return false;
   auto event = queue_.pop();
   GRAPE_ASSERT(event.at >= now_, "event at " << event.at << " before now " << now_);
   now_ = event.at;
@@ -182,7 +184,9 @@ bool World::step() {
 
 void World::run_for(Duration duration) {
   const VirtualTime deadline = now_ + duration;
-  while (!queue_.empty() && queue_.top().at <= deadline) step();
+  while (!queue_.empty() && queue_.top().at <= deadline) {
+    if (!step()) return;  // halted by a violation: time stops where it happened
+  }
   now_ = deadline;
 }
 
@@ -193,7 +197,7 @@ bool World::run_until(const std::function<bool(const World&)>& done, Duration li
       now_ = std::max(now_, deadline);
       return done(*this);
     }
-    step();
+    if (!step()) return false;  // halted by a violation
   }
   return true;
 }

@@ -70,7 +70,8 @@ class World {
 
   // --- running -----------------------------------------------------------------------------
   VirtualTime now() const { return now_; }
-  // Runs one event; false when nothing is left to run.
+  // Runs one event; false when nothing is left to run, or once a safety property is violated
+  // (the world halts at the first violation, with virtual time where it happened).
   bool step();
   void run_for(Duration duration);
   // Runs until `done(*this)` holds (checked after every event) or `limit` passes; returns

@@ -406,7 +406,9 @@ void Raft::on_append(const Message& m) {
 }
 
 void Raft::on_heartbeat(const Message& m) {
-  log_.commit_to(m.commit);
+  // The leader sends min(our match, its commit), never past our log; clamp all the same so that
+  // a confused peer cannot make us commit entries we do not hold.
+  log_.commit_to(std::min(m.commit, log_.last_index()));
   Message response;
   response.type = MessageType::kHeartbeatResponse;
   response.to = m.from;
@@ -434,6 +436,12 @@ void Raft::on_append_response(const Message& m) {
       if (pr.state == ProgressState::kReplicate) pr.become_probe();
       maybe_send_append(m.from, true);
     }
+    return;
+  }
+  if (m.index > log_.last_index()) {
+    // A follower cannot hold more of our log than we do; only a broken peer (or a broken
+    // election) says so. Refuse the claim rather than trust it.
+    GRAPE_MARK("raft.ack_beyond_last_index_ignored");
     return;
   }
   const bool was_paused = pr.is_paused();

@@ -339,6 +339,30 @@ TEST(RaftReplication, LeaderIgnoresStaleRejection) {
   EXPECT_FALSE(leader->has_ready());
 }
 
+// A peer that claims to hold more of the log than the leader has is refused, not trusted: the
+// leader would otherwise try to send entries it does not have.
+TEST(RaftReplication, LeaderIgnoresAckBeyondItsLastIndex) {
+  std::vector<TestNode> nodes = stable_cluster();
+  TestNode& leader = nodes[0];
+  const uint64_t marks_before = grape::mark_count("raft.ack_beyond_last_index_ignored");
+
+  receive(leader, test::make_append_response(2, 1, 1, 50));
+
+  EXPECT_EQ(leader->progress(NodeId(2))->match, LogIndex(1));
+  EXPECT_EQ(leader->log().committed(), LogIndex(1));
+  EXPECT_EQ(grape::mark_count("raft.ack_beyond_last_index_ignored"), marks_before + 1);
+}
+
+// Likewise a heartbeat can never make a follower commit entries it does not hold.
+TEST(RaftReplication, HeartbeatCommitIsClampedToTheFollowersLog) {
+  TestNode follower = test::make_node({.id = 2}, make_entries(LogIndex(1), {1, 1}),
+                                      {Term(1), kNoNode, LogIndex(1)});
+
+  receive(follower, test::make_heartbeat(1, 2, 1, 9));
+
+  EXPECT_EQ(follower->log().committed(), LogIndex(2));
+}
+
 TEST(RaftReplication, FollowerCommitAdvancesWithHeartbeat) {
   TestNode follower = test::make_node({.id = 2}, make_entries(LogIndex(1), {1, 1, 1}),
                                       {Term(1), kNoNode, LogIndex(1)});
