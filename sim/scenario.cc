@@ -14,6 +14,7 @@
 #include <sstream>
 #include <utility>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 namespace grape::sim {
@@ -936,6 +937,48 @@ Scenario Loader::load(const YAML::Node& root) {
   return scenario;
 }
 
+// --- documents ---
+
+// Notes where documents start and ignores everything else.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;
+
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// Checks that the text holds exactly one YAML document (YAML syntax errors throw). YAML::LoadAll
+// is not used: yaml-cpp 0.7 turns a stray top-level `,` into an endless run of empty documents
+// that never moves past it, and LoadAll collects them until memory runs out. Here the parser is
+// asked for at most three documents, and one that starts where the last one did is an error.
+void check_one_document(const Loader& loader, const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentStarts documents;
+  for (int i = 0; i < 3 && parser.HandleNextDocument(documents); ++i) {
+  }
+  const std::vector<YAML::Mark>& starts = documents.starts;
+  if (starts.empty()) {
+    loader.fail(YAML::Mark(), "the file is empty (a scenario needs name, cluster and run_until)");
+  }
+  if (starts.size() == 1) return;
+  const bool stuck =
+      starts[1].pos == starts[0].pos || (starts.size() > 2 && starts[2].pos == starts[1].pos);
+  if (stuck) loader.fail(starts[1], "bad YAML: unexpected character (a stray ','?)");
+  loader.fail(starts[1], "more than one YAML document (one scenario a file)");
+}
+
 // --- the writer ---------------------------------------------------------------------------------
 
 // A YAML double-quoted string: read back byte for byte.
@@ -1160,16 +1203,14 @@ Expected<Scenario, InputError> parse_scenario(const std::string& yaml_text,
                                  mark.is_null() ? 0 : mark.column + 1, std::move(message)}};
   };
   try {
-    const std::vector<YAML::Node> documents = YAML::LoadAll(yaml_text);
-    if (documents.empty() || documents[0].IsNull()) {
-      return Unexpected{InputError{file_name_for_messages, 1, 1,
-                                   "the file is empty (a scenario needs name, cluster and "
-                                   "run_until)"}};
+    Loader loader(file_name_for_messages);
+    check_one_document(loader, yaml_text);
+    const YAML::Node root = YAML::Load(yaml_text);
+    if (root.IsNull()) {
+      loader.fail(root.Mark().is_null() ? YAML::Mark() : root.Mark(),
+                  "the file holds no scenario (it needs name, cluster and run_until)");
     }
-    if (documents.size() > 1) {
-      return error_at(documents[1].Mark(), "more than one YAML document (one scenario a file)");
-    }
-    return Loader(file_name_for_messages).load(documents[0]);
+    return loader.load(root);
   } catch (const Failure& failure) {
     return Unexpected{failure.error};
   } catch (const YAML::Exception& e) {
