@@ -2,7 +2,7 @@
 // Exit codes: 0 success, 1 a check or request failed, 2 bad input.
 
 #include <iostream>
-#include <map>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -16,14 +16,21 @@ constexpr int kExitOk = 0;
 constexpr int kExitCheckFailed = 1;
 constexpr int kExitBadInput = 2;
 
-const std::map<std::string, grape::cli::Format> kFormats{{"text", grape::cli::Format::kText},
-                                                         {"json", grape::cli::Format::kJson}};
+// --format for a command: `text` (a table for people) or `json` (for scripts).
+class FormatOption {
+ public:
+  void add_to(CLI::App* command) {
+    command->add_option("--format", name_, "Output: text (a table for people) or json (scripts)")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+  }
+  grape::cli::Format value() const {
+    return name_ == "json" ? grape::cli::Format::kJson : grape::cli::Format::kText;
+  }
 
-void add_format(CLI::App* command, grape::cli::Format& format) {
-  command->add_option("--format", format, "Output: text (a table for people) or json (scripts)")
-      ->transform(CLI::CheckedTransformer(kFormats, CLI::ignore_case))
-      ->default_str("text");
-}
+ private:
+  std::string name_ = "text";
+};
 
 }  // namespace
 
@@ -50,7 +57,8 @@ int main(int argc, char** argv) {
   CLI::App* run_cmd = scenario->add_subcommand("run", "Run one scenario with one seed");
   run_cmd->add_option("file", run.file, "Scenario file (YAML)")->required();
   run_cmd->add_option("--seed", run.seed, "Seed (default: the file's `seed`, else 1)");
-  add_format(run_cmd, run.format);
+  FormatOption run_format;
+  run_format.add_to(run_cmd);
   run_cmd->add_option("--trace", run.trace_file, "Write the run's events as JSON lines here");
   run_cmd->add_option("--history", run.history_file,
                       "Write the client history as JSON lines here (Porcupine/Knossos shape)");
@@ -60,20 +68,22 @@ int main(int argc, char** argv) {
   CLI::App* sweep_cmd =
       scenario->add_subcommand("sweep", "Run every scenario under the paths for many seeds");
   sweep_cmd->add_option("paths", sweep.paths, "Scenario files or folders")->required();
-  sweep_cmd->add_option("--seeds", sweep.seeds, "Seeds per scenario")->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  sweep_cmd->add_option("--seeds", sweep.seeds, "Seeds per scenario")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{100'000'000}));
   sweep_cmd->add_option("--seed-from", sweep.seed_from, "First seed")->capture_default_str();
   sweep_cmd->add_option("--jobs,-j", sweep.jobs, "Runs in parallel (default: one per core)");
-  add_format(sweep_cmd, sweep.format);
+  FormatOption sweep_format;
+  sweep_format.add_to(sweep_cmd);
 
   std::string replay_file;
   std::optional<uint64_t> replay_seed;
-  Format replay_format = Format::kText;
+  FormatOption replay_format;
   CLI::App* replay_cmd = scenario->add_subcommand(
       "replay", "Run a scenario twice with one seed and prove the trace hash is identical");
   replay_cmd->add_option("file", replay_file, "Scenario file (YAML)")->required();
   replay_cmd->add_option("--seed", replay_seed, "Seed (default: the file's `seed`, else 1)");
-  add_format(replay_cmd, replay_format);
+  replay_format.add_to(replay_cmd);
 
   std::string shrink_file;
   std::optional<uint64_t> shrink_seed;
@@ -102,9 +112,15 @@ int main(int argc, char** argv) {
     const grape::sim::DemoResult result = grape::sim::run_demo(std::cout, demo_seed);
     return result.safe ? kExitOk : kExitCheckFailed;
   }
-  if (run_cmd->parsed()) return scenario_run(run);
-  if (sweep_cmd->parsed()) return scenario_sweep(sweep);
-  if (replay_cmd->parsed()) return scenario_replay(replay_file, replay_seed, replay_format);
+  if (run_cmd->parsed()) {
+    run.format = run_format.value();
+    return scenario_run(run);
+  }
+  if (sweep_cmd->parsed()) {
+    sweep.format = sweep_format.value();
+    return scenario_sweep(sweep);
+  }
+  if (replay_cmd->parsed()) return scenario_replay(replay_file, replay_seed, replay_format.value());
   if (shrink_cmd->parsed()) return scenario_shrink(shrink_file, shrink_seed, shrink_output);
   return kExitOk;
 }
