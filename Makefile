@@ -31,7 +31,7 @@ test: build
 # Unit and property tests once more under AddressSanitizer and UBSan.
 test-sanitize: deps
 	cmake -S . -B $(ASAN_DIR) -G "$(GENERATOR)" -DCMAKE_BUILD_TYPE=Debug -DGRAPE_WERROR=ON \
-	  -DGRAPE_SANITIZE=ON -DGRAPE_BUILD_BENCH=OFF
+	  -DGRAPE_SANITIZE=ON -DGRAPE_BUILD_BENCH=OFF -DGRAPE_PROPERTY_CASES=300
 	cmake --build $(ASAN_DIR) -j $(JOBS) --target grape_unit_tests grape_property_tests
 	ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS) -L 'unit|property'
 
