@@ -4,6 +4,7 @@
 
 #include "core/base/assert.h"
 #include "core/base/mark.h"
+#include "core/raft/conf_change.h"
 
 namespace grape::raft {
 
@@ -11,12 +12,30 @@ namespace {
 bool is_from_leader(MessageType type) {
   return type == MessageType::kAppend || type == MessageType::kHeartbeat;
 }
+
+std::vector<NodeId> sorted_unique(std::vector<NodeId> ids) {
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+ConfState initial_conf_state(const Config& config) {
+  ConfState conf;
+  conf.voters = sorted_unique(config.voters);
+  conf.learners = sorted_unique(config.learners);
+  GRAPE_ASSERT(!conf.voters.empty(), "node " << config.id << ": a configuration needs a voter");
+  for (NodeId learner : conf.learners) {
+    GRAPE_ASSERT(!std::binary_search(conf.voters.begin(), conf.voters.end(), learner),
+                 "node " << learner << " is both voter and learner in the initial configuration");
+  }
+  return conf;
+}
 }  // namespace
 
 Raft::Raft(const Config& config, const LogStore& store, Rng rng)
     : config_(config),
       id_(config.id),
-      voters_(config.voters),
+      conf_state_(initial_conf_state(config)),
       election_ticks_max_(config.election_ticks_max > 0 ? config.election_ticks_max
                                                         : 2 * config.election_ticks),
       rng_(rng),
@@ -28,8 +47,6 @@ Raft::Raft(const Config& config, const LogStore& store, Rng rng)
   GRAPE_ASSERT(election_ticks_max_ > config.election_ticks, "empty election timeout range");
   GRAPE_ASSERT(config.inflight_appends_max > 0 && config.append_entries_max > 0,
                "replication limits must be positive");
-  std::sort(voters_.begin(), voters_.end());
-  voters_.erase(std::unique(voters_.begin(), voters_.end()), voters_.end());
   const HardState stored = store.hard_state();
   term_ = stored.term;
   vote_ = stored.vote;
@@ -83,20 +100,14 @@ void Raft::become_candidate() {
 
 void Raft::become_leader() {
   GRAPE_ASSERT(role_ == Role::kCandidate, "only a candidate becomes leader");
+  GRAPE_ASSERT(is_promotable(), "node " << id_ << " won an election without being a voter");
   reset(term_);
   role_ = Role::kLeader;
   leader_ = id_;
-  const LogIndex next = log_.last_index().next();
-  for (NodeId voter : voters_) {
-    Progress& pr = progress_.emplace(voter, Progress(next, config_.inflight_appends_max)).first->second;
-    if (voter == id_) {
-      // The leader counts only what it has made durable itself (advance() moves this on).
-      pr.match = log_.persisted_last_index();
-      pr.become_replicate();
-      pr.recent_active = true;
-      pr.next = next;
-    }
-  }
+  update_progress_to_members(/*new_peers_active=*/false);
+  // Any entry we hold beyond what is applied may be a conf change (etcd does the same): no new
+  // one until they all are, so each change is checked against the configuration it applies to.
+  pending_conf_index_ = log_.last_index();
   // A no-op entry of the new term: previous terms' entries commit only with it (Figure 8).
   append_entry({});
 }
@@ -147,9 +158,10 @@ void Raft::tick_heartbeat() {
 // ---------------------------------------------------------------------------------------------
 // Elections
 
-bool Raft::is_promotable() const {
-  return std::binary_search(voters_.begin(), voters_.end(), id_);
-}
+// Only voters campaign: learners and nodes outside the configuration (removed, or added but not
+// yet told) would disturb the voters with elections they must not win. A voter of C_old alone
+// still may: while joint its vote counts.
+bool Raft::is_promotable() const { return is_voter(conf_state_, id_); }
 
 // Leader stickiness (§4.2.3): while a node has heard from a leader within the minimum election
 // timeout it disregards vote requests, so a partitioned or half-connected node cannot unseat a
@@ -176,7 +188,7 @@ void Raft::start_campaign(CampaignKind kind) {
     campaign_term = term_;
     type = MessageType::kVote;
   }
-  if (record_vote(id_, true) == VoteOutcome::kWon) {
+  if (record_vote(id_, true) == VoteResult::kWon) {
     // A single-voter configuration wins at once.
     if (kind == CampaignKind::kPreElection) {
       start_campaign(CampaignKind::kElection);
@@ -185,8 +197,9 @@ void Raft::start_campaign(CampaignKind kind) {
     }
     return;
   }
-  for (NodeId voter : voters_) {
-    if (voter == id_) continue;
+  // Both halves of a joint configuration vote (thesis §4.3): ask every voter, incoming or outgoing.
+  for (NodeId voter : members(conf_state_)) {
+    if (voter == id_ || !is_voter(conf_state_, voter)) continue;
     Message m;
     m.type = type;
     m.to = voter;
@@ -198,15 +211,10 @@ void Raft::start_campaign(CampaignKind kind) {
   }
 }
 
-Raft::VoteOutcome Raft::record_vote(NodeId from, bool granted) {
+VoteResult Raft::record_vote(NodeId from, bool granted) {
   votes_.emplace(from, granted);  // the first answer from a voter counts
-  size_t yes = 0;
-  size_t no = 0;
-  for (const auto& [voter, vote] : votes_) (vote ? yes : no)++;
-  const size_t quorum = voters_.size() / 2 + 1;
-  if (yes >= quorum) return VoteOutcome::kWon;
-  if (no > voters_.size() - quorum) return VoteOutcome::kLost;
-  return VoteOutcome::kPending;
+  // While joint, a majority of C_new and one of C_old (thesis §4.3); learners are in neither.
+  return quorum_vote(conf_state_, votes_);
 }
 
 void Raft::on_vote_request(const Message& m) {
@@ -235,19 +243,19 @@ void Raft::on_vote_response(const Message& m) {
                         (role_ == Role::kCandidate && m.type == MessageType::kVoteResponse);
   if (!expected) return;  // a late answer to an election we have left
   switch (record_vote(m.from, !m.reject)) {
-    case VoteOutcome::kWon:
+    case VoteResult::kWon:
       if (role_ == Role::kPreCandidate) {
         start_campaign(CampaignKind::kElection);
       } else {
         become_leader();
       }
       break;
-    case VoteOutcome::kLost:
+    case VoteResult::kLost:
       // A pre-candidate that lost keeps its term; a candidate too (the refusals carried no
       // higher term, or handle_term would have made us a follower already).
       become_follower(term_, kNoNode);
       break;
-    case VoteOutcome::kPending:
+    case VoteResult::kPending:
       break;
   }
 }
@@ -260,9 +268,10 @@ Status<StepError> Raft::step(const Message& m) {
     return Unexpected(StepError{StepErrorCode::kWrongRecipient, "message for another node"});
   }
   // Only members of the configuration take part: a grant from a stranger must never count
-  // towards a majority (RaftElection.VoteFromNonMemberDoesNotCount).
-  if (m.from == kNoNode || m.from == id_ ||
-      !std::binary_search(voters_.begin(), voters_.end(), m.from)) {
+  // towards a majority (RaftElection.VoteFromNonMemberDoesNotCount). Members are every voter,
+  // incoming or outgoing, and every learner: learners answer appends, and a learner's vote
+  // request may come from a configuration we have not applied yet (it is not counted by us).
+  if (m.from == kNoNode || m.from == id_ || !is_member(conf_state_, m.from)) {
     return Unexpected(StepError{StepErrorCode::kUnknownPeer, "message from no valid peer"});
   }
   if (!handle_term(m)) return Status<StepError>::ok();
@@ -504,53 +513,50 @@ void Raft::send_heartbeat(NodeId to) {
 }
 
 void Raft::broadcast_heartbeat() {
-  for (NodeId voter : voters_) {
-    if (voter != id_) send_heartbeat(voter);
+  for (const auto& [peer, pr] : progress_) {  // learners too: they need the commit index
+    if (peer != id_) send_heartbeat(peer);
   }
 }
 
 void Raft::flush_broadcast() {
   if (!broadcast_pending_ || role_ != Role::kLeader) return;
   broadcast_pending_ = false;
-  for (NodeId voter : voters_) {
-    if (voter == id_) continue;
+  for (const auto& [peer, pr] : progress_) {
+    if (peer == id_) continue;
     // Send even when there are no new entries, so a moved commit index reaches the followers.
-    if (maybe_send_append(voter, true)) {
-      while (maybe_send_append(voter, false)) {
+    if (maybe_send_append(peer, true)) {
+      while (maybe_send_append(peer, false)) {
       }
     }
   }
 }
 
 bool Raft::maybe_commit() {
-  std::vector<LogIndex> matches;
-  matches.reserve(voters_.size());
-  for (NodeId voter : voters_) matches.push_back(progress_.at(voter).match);
-  std::sort(matches.begin(), matches.end(), std::greater<>());
-  const LogIndex quorum_index = matches[voters_.size() / 2];
-  // Figure 8: only an entry of the current term is committed by counting replicas; earlier
-  // entries commit with it.
-  return log_.maybe_commit(quorum_index, term_);
+  std::map<NodeId, LogIndex> matches;
+  for (const auto& [peer, pr] : progress_) matches.emplace(peer, pr.match);
+  // Replicated on a majority of the voters and, while joint, of the outgoing voters too (thesis
+  // §4.3); learners' copies are not counted. Figure 8: only an entry of the current term is
+  // committed by counting replicas; earlier entries commit with it.
+  return log_.maybe_commit(quorum_index(conf_state_, matches), term_);
 }
 
 bool Raft::quorum_active() const {
-  size_t active = 0;
-  for (NodeId voter : voters_) {
-    if (voter == id_ || progress_.at(voter).recent_active) ++active;
-  }
-  return active >= voters_.size() / 2 + 1;
+  std::map<NodeId, bool> active;
+  for (const auto& [peer, pr] : progress_) active.emplace(peer, peer == id_ || pr.recent_active);
+  return quorum_vote(conf_state_, active) == VoteResult::kWon;
 }
 
-void Raft::append_entry(Bytes data) {
+void Raft::append_entry(Bytes data, EntryType type) {
   Entry e;
   e.term = term_;
   e.index = log_.last_index().next();
+  e.type = type;
   e.data = std::move(data);
   log_.append({&e, 1});
   broadcast_pending_ = true;
 }
 
-Expected<LogIndex, ProposeError> Raft::propose(Bytes command) {
+Status<ProposeError> Raft::check_can_propose() const {
   if (role_ != Role::kLeader) {
     return Unexpected(ProposeError{ProposeErrorCode::kNotLeader, leader_});
   }
@@ -558,13 +564,20 @@ Expected<LogIndex, ProposeError> Raft::propose(Bytes command) {
     // New entries would keep the target from ever catching up (§3.10).
     return Unexpected(ProposeError{ProposeErrorCode::kTransferInProgress, transfer_target_});
   }
+  return Status<ProposeError>::ok();
+}
+
+Expected<LogIndex, ProposeError> Raft::propose(Bytes command) {
+  if (auto status = check_can_propose(); !status) return Unexpected(status.error());
   append_entry(std::move(command));
   return log_.last_index();
 }
 
 Status<TransferError> Raft::transfer_leadership(NodeId to) {
   if (role_ != Role::kLeader) return Unexpected(TransferError{TransferErrorCode::kNotLeader});
-  if (!std::binary_search(voters_.begin(), voters_.end(), to)) {
+  // Only a voter of the incoming configuration may lead next: a learner cannot be elected, and a
+  // voter of C_old alone is about to leave.
+  if (!std::binary_search(conf_state_.voters.begin(), conf_state_.voters.end(), to)) {
     return Unexpected(TransferError{TransferErrorCode::kUnknownPeer});
   }
   if (to == id_ || to == transfer_target_) return Status<TransferError>::ok();
@@ -584,6 +597,108 @@ void Raft::send_timeout_now(NodeId to) {
   m.to = to;
   m.term = term_;
   send(std::move(m));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Membership (thesis §4.3, etcd's confchange)
+
+Expected<LogIndex, ProposeError> Raft::propose_conf_change(const ConfChange& change) {
+  if (auto status = check_can_propose(); !status) return Unexpected(status.error());
+  // One change at a time: each is validated against the configuration in force when it was
+  // proposed, which is the one it applies to only if nothing else changes it in between.
+  // While joint the only change allowed is the leave (the joint phase must end first).
+  if (pending_conf_index_ > log_.applied() ||
+      (conf_state_.is_joint() && !change.is_leave_joint())) {
+    return Unexpected(ProposeError{ProposeErrorCode::kConfChangePending, id_});
+  }
+  if (!next_conf_state(conf_state_, change).has_value()) {
+    return Unexpected(ProposeError{ProposeErrorCode::kConfChangeInvalid, id_});
+  }
+  append_entry(encode_conf_change(change), EntryType::kConfChange);
+  pending_conf_index_ = log_.last_index();
+  return pending_conf_index_;
+}
+
+ConfState Raft::apply_conf_change(const ConfChange& change) {
+  auto next = next_conf_state(conf_state_, change);
+  if (!next) {
+    // Proposals are validated against the configuration they apply to, so only a change written
+    // by something else gets here; every replica applies the same log and skips it alike.
+    GRAPE_MARK("raft.invalid_conf_change_ignored");
+    return conf_state_;
+  }
+  switch_to(*next);
+  return conf_state_;
+}
+
+void Raft::switch_to(const ConfState& next) {
+  conf_state_ = next;
+  if (role_ == Role::kPreCandidate || role_ == Role::kCandidate) {
+    // An election a non-voter must not win (become_leader asserts it).
+    if (!is_promotable()) become_follower(term_, kNoNode);
+    return;
+  }
+  if (role_ != Role::kLeader) return;
+  if (!is_promotable()) {
+    // Removed, or a voter of C_old only and the joint phase is over: step down, as etcd does with
+    // StepDownOnRemoval. The commit index that made this entry applicable went out with the
+    // appends of the Ready that handed it to the driver, so the remaining voters apply the change
+    // too and, once their election timeouts pass, elect a leader among themselves.
+    GRAPE_MARK("raft.leader_steps_down_when_no_voter");
+    become_follower(term_, kNoNode);
+    return;
+  }
+  update_progress_to_members(/*new_peers_active=*/true);
+  if (transfer_target_ != kNoNode &&
+      !std::binary_search(conf_state_.voters.begin(), conf_state_.voters.end(), transfer_target_)) {
+    transfer_target_ = kNoNode;  // the target is no voter any more
+  }
+  // The quorum changed: entries the old one was still waiting for may be committed now (a
+  // removed voter was holding them back). New peers get their first probe with the broadcast.
+  maybe_commit();
+  broadcast_pending_ = true;
+}
+
+// Leader: one Progress per member, voters and learners alike; those that left are dropped.
+// `new_peers_active`: peers added by a conf change count as recently active (etcd does the same),
+// so a check-quorum round that ends before they could answer does not depose the leader; a new
+// leader's peers must prove themselves within the first round, as before.
+void Raft::update_progress_to_members(bool new_peers_active) {
+  const std::vector<NodeId> all = members(conf_state_);
+  std::erase_if(progress_, [&all](const auto& entry) {
+    return !std::binary_search(all.begin(), all.end(), entry.first);
+  });
+  const LogIndex next = log_.last_index().next();
+  for (NodeId id : all) {
+    auto [it, added] = progress_.try_emplace(id, next, config_.inflight_appends_max);
+    if (!added) continue;
+    Progress& pr = it->second;
+    // A new peer starts in probe at last + 1: the first append finds where its log ends.
+    pr.recent_active = new_peers_active;
+    if (id == id_) {
+      // The leader counts only what it has made durable itself (advance() moves this on).
+      pr.match = log_.persisted_last_index();
+      pr.become_replicate();
+      pr.recent_active = true;
+      pr.next = next;
+    }
+  }
+}
+
+// Auto-leave (etcd's AutoLeave): a joint configuration exists only to reach C_new safely, so
+// once the leader has applied it (or was elected while joint and has applied everything it
+// found) it proposes the empty change that leaves it. At most once: the leave is then the pending
+// conf change, and after it applies the configuration is no longer joint. Refused only during a
+// leadership transfer; a later advance() tries again.
+void Raft::maybe_auto_leave() {
+  if (role_ != Role::kLeader || !conf_state_.is_joint() || pending_conf_index_ > log_.applied()) {
+    return;
+  }
+  if (propose_conf_change(ConfChange{}).has_value()) {
+    GRAPE_MARK("raft.auto_leave_proposed");
+  } else {
+    GRAPE_MARK("raft.auto_leave_delayed");
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -645,6 +760,7 @@ void Raft::advance() {
     if (self.maybe_update(log_.persisted_last_index()) && maybe_commit()) {
       broadcast_pending_ = true;
     }
+    maybe_auto_leave();
   }
 }
 

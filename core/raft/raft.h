@@ -16,7 +16,27 @@
 // Implements: randomized election timeouts (from the injected Rng), pre-vote (thesis §9.6),
 // check-quorum (§6.2), leader stickiness (§4.2.3), log replication with batching, pipelining
 // under an in-flight window and fast back-off on conflict (§5.3), the commit rule of Figure 8,
-// and leadership transfer (§3.10). Single-threaded.
+// leadership transfer (§3.10), and membership change with learners and joint consensus (§4.3,
+// etcd's confchange). Single-threaded.
+//
+// Membership. A configuration (ConfState) takes effect when its entry is APPLIED, as in etcd: the
+// driver calls apply_conf_change() for every kConfChange entry it applies, in log order, and that
+// is the only way the configuration moves. Consequences:
+//   - Config.voters and Config.learners are the group's initial configuration; every member,
+//     including one added later, starts from the same one and reaches the current configuration
+//     by applying the log. On restart the Raft starts from it again and the driver, which
+//     re-applies committed entries from its state machine's start, restores the rest (until
+//     snapshots carry a ConfState, a restarted node acts on the initial configuration until the
+//     re-applying catches up).
+//   - At most one conf change is pending (proposed, not yet applied on the leader; etcd's
+//     pendingConfIndex), so each is validated against the configuration it will apply to.
+//   - Elections, pre-votes, commit and check-quorum count a majority of the voters and, while
+//     joint, also a majority of the outgoing voters. Learners get appends and heartbeats only.
+//   - Auto-leave: when a leader has applied a joint configuration (or finds itself leading one)
+//     it proposes the empty change that leaves it, once, as soon as nothing else is pending.
+//   - A leader that is no voter of the applied configuration (removed, or in C_old only after the
+//     leave) steps down; the remaining voters elect a leader among themselves. A node that is no
+//     voter never campaigns.
 
 #include <cstddef>
 #include <map>
@@ -28,6 +48,7 @@
 #include "core/base/rng.h"
 #include "core/raft/log_store.h"
 #include "core/raft/progress.h"
+#include "core/raft/quorum.h"
 #include "core/raft/raft_log.h"
 #include "core/raft/types.h"
 
@@ -35,7 +56,9 @@ namespace grape::raft {
 
 struct Config {
   NodeId id;
-  std::vector<NodeId> voters;  // the whole configuration, `id` included
+  // The initial configuration (see "Membership" above): identical on every member of the group.
+  std::vector<NodeId> voters;    // at least one
+  std::vector<NodeId> learners;  // non-voters; none of them also a voter
   // Election timeout: drawn uniformly from [election_ticks, election_ticks_max) at every reset.
   // election_ticks is also the check-quorum period and the leader-stickiness window.
   int election_ticks = 10;
@@ -64,7 +87,12 @@ struct Ready {
   bool operator==(const Ready&) const = default;
 };
 
-enum class ProposeErrorCode : uint8_t { kNotLeader, kTransferInProgress };
+enum class ProposeErrorCode : uint8_t {
+  kNotLeader,
+  kTransferInProgress,
+  kConfChangePending,  // another conf change is not yet applied, or joint and this is no leave
+  kConfChangeInvalid,  // the change cannot apply to the current configuration (see conf_change.h)
+};
 struct ProposeError {
   ProposeErrorCode code = ProposeErrorCode::kNotLeader;
   NodeId leader_hint;  // where to retry, when known
@@ -76,7 +104,7 @@ struct StepError {
   std::string detail;
 };
 
-enum class TransferErrorCode : uint8_t { kNotLeader, kUnknownPeer };
+enum class TransferErrorCode : uint8_t { kNotLeader, kUnknownPeer };  // kUnknownPeer: no voter
 struct TransferError {
   TransferErrorCode code = TransferErrorCode::kNotLeader;
 };
@@ -93,6 +121,15 @@ class Raft {
   [[nodiscard]] Status<StepError> step(const Message& message);
   // Appends a command to the leader's log; returns its index (not yet committed).
   [[nodiscard]] Expected<LogIndex, ProposeError> propose(Bytes command);
+  // Appends a kConfChange entry to the leader's log; returns its index. It takes effect only when
+  // applied (apply_conf_change). Refused off the leader, during a transfer, while another conf
+  // change is pending or while joint unless `change` is the leave (the empty change).
+  [[nodiscard]] Expected<LogIndex, ProposeError> propose_conf_change(const ConfChange& change);
+  // The driver applies a committed kConfChange entry: call in log order, for every one, also
+  // when re-applying after a restart. Returns the configuration now in force. A change that
+  // cannot apply (impossible for entries proposed through propose_conf_change) is ignored by
+  // every replica alike.
+  ConfState apply_conf_change(const ConfChange& change);
   // As if the election timer fired now (a no-op on a leader or a non-voter).
   void campaign();
   // Asks the leader to hand leadership to `to` once it is caught up (thesis §3.10).
@@ -112,7 +149,10 @@ class Raft {
   NodeId leader() const { return leader_; }
   NodeId transfer_target() const { return transfer_target_; }
   const RaftLog& log() const { return log_; }
-  const std::vector<NodeId>& voters() const { return voters_; }
+  const std::vector<NodeId>& voters() const { return conf_state_.voters; }  // incoming
+  const ConfState& conf_state() const { return conf_state_; }
+  // Leader: the index of the last conf change proposed (or of the last entry when elected).
+  LogIndex pending_conf_index() const { return pending_conf_index_; }
   HardState hard_state() const { return {term_, vote_, log_.committed()}; }
   // Leader only: the progress of `peer` (nullptr when not leader or unknown).
   const Progress* progress(NodeId peer) const;
@@ -138,8 +178,12 @@ class Raft {
   bool in_lease() const;
   void on_vote_request(const Message& m);
   void on_vote_response(const Message& m);
-  enum class VoteOutcome : uint8_t { kPending, kWon, kLost };
-  VoteOutcome record_vote(NodeId from, bool granted);
+  VoteResult record_vote(NodeId from, bool granted);
+
+  // Membership.
+  void switch_to(const ConfState& next);
+  void update_progress_to_members(bool new_peers_active);
+  void maybe_auto_leave();
 
   // Term rules common to every message (§5.1); false when the message is done with.
   bool handle_term(const Message& m);
@@ -159,14 +203,16 @@ class Raft {
   void flush_broadcast();
   bool maybe_commit();
   bool quorum_active() const;
-  void append_entry(Bytes data);
+  void append_entry(Bytes data, EntryType type = EntryType::kNormal);
+  Status<ProposeError> check_can_propose() const;
   void send_timeout_now(NodeId to);
 
   void send(Message m);
 
   const Config config_;
   const NodeId id_;
-  std::vector<NodeId> voters_;
+  ConfState conf_state_;
+  LogIndex pending_conf_index_;  // leader: no new conf change until applied reaches it
   const int election_ticks_max_;
   Rng rng_;
 
@@ -181,7 +227,7 @@ class Raft {
   int randomized_election_ticks_ = 0;
 
   std::map<NodeId, bool> votes_;       // candidate and pre-candidate
-  std::map<NodeId, Progress> progress_;  // leader: every voter, self included
+  std::map<NodeId, Progress> progress_;  // leader: every member (voters, learners), self included
   NodeId transfer_target_;
   // Leader: entries were appended or the commit index moved; appends go out at take_ready()
   // so that many proposals between two Readies leave as one batch per follower.

@@ -2,6 +2,78 @@
 
 namespace grape::raft {
 
+namespace {
+
+constexpr uint8_t kConfChangeVersion = 1;
+constexpr size_t kConfChangeItemBytes = 1 + 8;
+
+void put_le(Bytes& out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<std::byte>(v >> (8 * i)));
+}
+
+uint64_t get_le(const Bytes& in, size_t pos, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v |= static_cast<uint64_t>(in[pos + i]) << (8 * i);
+  return v;
+}
+
+void print_ids(std::ostream& out, const std::vector<NodeId>& ids) {
+  out << "{";
+  for (size_t i = 0; i < ids.size(); ++i) out << (i == 0 ? "" : ",") << ids[i];
+  out << "}";
+}
+
+}  // namespace
+
+Bytes encode_conf_change(const ConfChange& change) {
+  Bytes out;
+  out.reserve(5 + change.changes.size() * kConfChangeItemBytes);
+  put_le(out, kConfChangeVersion, 1);
+  put_le(out, change.changes.size(), 4);
+  for (const ConfChangeItem& item : change.changes) {
+    put_le(out, static_cast<uint8_t>(item.type), 1);
+    put_le(out, item.node.value, 8);
+  }
+  return out;
+}
+
+Expected<ConfChange, ConfChangeDecodeError> decode_conf_change(const Bytes& bytes) {
+  if (bytes.size() < 5) return Unexpected(ConfChangeDecodeError{"truncated header"});
+  if (get_le(bytes, 0, 1) != kConfChangeVersion) {
+    return Unexpected(
+        ConfChangeDecodeError{"unknown version " + std::to_string(get_le(bytes, 0, 1))});
+  }
+  const uint64_t count = get_le(bytes, 1, 4);
+  // Checked before reserving anything: a garbage count must not allocate gigabytes.
+  if (count != (bytes.size() - 5) / kConfChangeItemBytes ||
+      (bytes.size() - 5) % kConfChangeItemBytes != 0) {
+    return Unexpected(ConfChangeDecodeError{"count " + std::to_string(count) + " does not match " +
+                                            std::to_string(bytes.size()) + " bytes"});
+  }
+  ConfChange change;
+  change.changes.reserve(count);
+  for (size_t pos = 5; pos < bytes.size(); pos += kConfChangeItemBytes) {
+    const uint64_t type = get_le(bytes, pos, 1);
+    if (type < static_cast<uint8_t>(ConfChangeType::kAddVoter) ||
+        type > static_cast<uint8_t>(ConfChangeType::kRemoveNode)) {
+      return Unexpected(ConfChangeDecodeError{"unknown change type " + std::to_string(type)});
+    }
+    const NodeId node(get_le(bytes, pos + 1, 8));
+    if (node == kNoNode) return Unexpected(ConfChangeDecodeError{"change of node 0"});
+    change.changes.push_back(ConfChangeItem{static_cast<ConfChangeType>(type), node});
+  }
+  return change;
+}
+
+std::string_view to_string(ConfChangeType type) {
+  switch (type) {
+    case ConfChangeType::kAddVoter: return "add_voter";
+    case ConfChangeType::kAddLearner: return "add_learner";
+    case ConfChangeType::kRemoveNode: return "remove_node";
+  }
+  return "unknown";
+}
+
 std::string_view to_string(MessageType type) {
   switch (type) {
     case MessageType::kAppend: return "append";
@@ -39,7 +111,9 @@ bool needs_persisted_state(const Message& message) {
 }
 
 std::ostream& operator<<(std::ostream& out, const Entry& entry) {
-  return out << "{" << entry.index << "@" << entry.term << " " << entry.data.size() << "B}";
+  out << "{" << entry.index << "@" << entry.term << " ";
+  if (entry.type == EntryType::kConfChange) out << "conf ";
+  return out << entry.data.size() << "B}";
 }
 
 std::ostream& operator<<(std::ostream& out, const HardState& state) {
@@ -73,6 +147,32 @@ std::ostream& operator<<(std::ostream& out, const Message& m) {
       break;
   }
   return out;
+}
+
+std::ostream& operator<<(std::ostream& out, const ConfChange& change) {
+  if (change.is_leave_joint()) return out << "{leave_joint}";
+  out << "{";
+  for (size_t i = 0; i < change.changes.size(); ++i) {
+    out << (i == 0 ? "" : " ") << to_string(change.changes[i].type) << " "
+        << change.changes[i].node;
+  }
+  return out << "}";
+}
+
+std::ostream& operator<<(std::ostream& out, const ConfState& state) {
+  out << "{voters ";
+  print_ids(out, state.voters);
+  if (state.is_joint()) {
+    out << " outgoing ";
+    print_ids(out, state.voters_outgoing);
+  }
+  out << " learners ";
+  print_ids(out, state.learners);
+  if (!state.learners_next.empty()) {
+    out << " learners_next ";
+    print_ids(out, state.learners_next);
+  }
+  return out << "}";
 }
 
 }  // namespace grape::raft

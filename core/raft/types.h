@@ -5,16 +5,19 @@
 
 #include <cstdint>
 #include <ostream>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/base/bytes.h"
+#include "core/base/expected.h"
 #include "core/base/ids.h"
 
 namespace grape::raft {
 
 enum class EntryType : uint8_t {
-  kNormal,  // a command for the state machine (empty data: the leader's no-op of its term)
+  kNormal,      // a command for the state machine (empty data: the leader's no-op of its term)
+  kConfChange,  // an encoded ConfChange: the driver hands it to Raft::apply_conf_change
 };
 
 struct Entry {
@@ -35,6 +38,59 @@ struct HardState {
 
   bool operator==(const HardState&) const = default;
 };
+
+// --- membership ----------------------------------------------------------------------------------
+//
+// A ConfChange is a list of changes proposed together (etcd's ConfChangeV2). Applied to a simple
+// configuration, a change that adds or removes at most one voter switches directly (any majority
+// of the old and the new voters overlap, thesis §4.1); one that changes several voters enters the
+// joint configuration C_old,new (thesis §4.3), which the leader leaves with an empty ConfChange.
+//
+// Byte encoding (little-endian), written by encode_conf_change():
+//   u8 version (1) | u32 count | count x (u8 type | u64 node)
+// The empty change (count 0) means "leave the joint configuration".
+
+enum class ConfChangeType : uint8_t {
+  kAddVoter = 1,    // a new node, or a learner promoted to voter
+  kAddLearner = 2,  // a new non-voter, or a voter demoted to learner
+  kRemoveNode = 3,  // a voter or a learner
+};
+
+struct ConfChangeItem {
+  ConfChangeType type = ConfChangeType::kAddVoter;
+  NodeId node;
+
+  bool operator==(const ConfChangeItem&) const = default;
+};
+
+struct ConfChange {
+  std::vector<ConfChangeItem> changes;  // empty: leave the joint configuration
+
+  bool is_leave_joint() const { return changes.empty(); }
+  bool operator==(const ConfChange&) const = default;
+};
+
+// A configuration (etcd's ConfState). Every list is sorted and free of duplicates; a node is in at
+// most one of voters and learners, and a learner is never in voters_outgoing (a voter demoted
+// while joint waits in learners_next until the joint configuration is left).
+struct ConfState {
+  std::vector<NodeId> voters;           // the incoming voters: the configuration when not joint
+  std::vector<NodeId> voters_outgoing;  // C_old while joint; empty otherwise
+  std::vector<NodeId> learners;         // receive the log; never vote or count for quorum
+  std::vector<NodeId> learners_next;    // demoted voters of C_old: learners once joint is left
+
+  bool is_joint() const { return !voters_outgoing.empty(); }
+  bool operator==(const ConfState&) const = default;
+};
+
+struct ConfChangeDecodeError {
+  std::string detail;
+};
+
+Bytes encode_conf_change(const ConfChange& change);
+Expected<ConfChange, ConfChangeDecodeError> decode_conf_change(const Bytes& bytes);
+
+std::string_view to_string(ConfChangeType type);
 
 enum class Role : uint8_t { kFollower, kPreCandidate, kCandidate, kLeader };
 
@@ -85,5 +141,7 @@ bool needs_persisted_state(const Message& message);
 std::ostream& operator<<(std::ostream& out, const Entry& entry);
 std::ostream& operator<<(std::ostream& out, const HardState& state);
 std::ostream& operator<<(std::ostream& out, const Message& message);
+std::ostream& operator<<(std::ostream& out, const ConfChange& change);
+std::ostream& operator<<(std::ostream& out, const ConfState& state);
 
 }  // namespace grape::raft

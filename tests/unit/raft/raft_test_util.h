@@ -126,6 +126,7 @@ struct Handled {
 };
 
 // Handles `ready` as a driver does: persist entries and hard state, send, apply, advance().
+// Applying a kConfChange entry hands it to the Raft (configurations take effect when applied).
 inline Handled handle(TestNode& node, const raft::Ready& ready) {
   EXPECT_TRUE(node.store->append(ready.entries_to_persist).is_ok());
   if (ready.hard_state) {
@@ -136,6 +137,12 @@ inline Handled handle(TestNode& node, const raft::Ready& ready) {
   out.messages.insert(out.messages.end(), ready.messages_after_persist.begin(),
                       ready.messages_after_persist.end());
   out.applied = ready.entries_to_apply;
+  for (const raft::Entry& e : ready.entries_to_apply) {
+    if (e.type != raft::EntryType::kConfChange) continue;
+    auto change = raft::decode_conf_change(e.data);
+    EXPECT_TRUE(change.has_value()) << "undecodable conf change " << e;
+    if (change) node->apply_conf_change(*change);
+  }
   node->advance();
   return out;
 }
@@ -265,10 +272,26 @@ struct NetworkTrace {
   std::map<NodeId, std::vector<raft::Entry>> applied;
 };
 
+// How the network treats a message its recipient refuses as coming from an unknown peer.
+// kExpectAccepted (the default) fails the test; kDropUnknownPeers drops it as a real driver does:
+// membership tests need it, since a removed node keeps talking until it learns of its removal.
+enum class Refusals : uint8_t { kExpectAccepted, kDropUnknownPeers };
+
+inline void deliver(TestNode& to, const raft::Message& message, Refusals refusals) {
+  if (refusals == Refusals::kExpectAccepted) {
+    receive(to, message);
+    return;
+  }
+  const auto status = to->step(message);
+  EXPECT_TRUE(status.is_ok() || status.error().code == raft::StepErrorCode::kUnknownPeer)
+      << "refused: " << message << ": " << status.error().detail;
+}
+
 // One round: handles every node's Readies and delivers the messages they produced (FIFO).
 // Messages from or to an `isolated` node are dropped. Returns how many messages were produced.
 inline size_t deliver_round(std::vector<TestNode>& nodes, const std::set<NodeId>& isolated = {},
-                            NetworkTrace* trace = nullptr) {
+                            NetworkTrace* trace = nullptr,
+                            Refusals refusals = Refusals::kExpectAccepted) {
   std::vector<raft::Message> in_flight;
   for (TestNode& n : nodes) {
     for (int i = 0; i < 100 && n->has_ready(); ++i) {
@@ -282,7 +305,7 @@ inline size_t deliver_round(std::vector<TestNode>& nodes, const std::set<NodeId>
   }
   for (const raft::Message& m : in_flight) {
     if (isolated.count(m.from) > 0 || isolated.count(m.to) > 0) continue;
-    receive(node_by_id(nodes, m.to), m);
+    deliver(node_by_id(nodes, m.to), m, refusals);
     if (trace != nullptr) trace->delivered.push_back(m);
   }
   return in_flight.size();
@@ -290,18 +313,19 @@ inline size_t deliver_round(std::vector<TestNode>& nodes, const std::set<NodeId>
 
 // Delivers round after round until no node has anything left to say.
 inline void deliver_until_quiet(std::vector<TestNode>& nodes, const std::set<NodeId>& isolated = {},
-                                NetworkTrace* trace = nullptr) {
+                                NetworkTrace* trace = nullptr,
+                                Refusals refusals = Refusals::kExpectAccepted) {
   for (int round = 0; round < 1000; ++round) {
-    if (deliver_round(nodes, isolated, trace) == 0) return;
+    if (deliver_round(nodes, isolated, trace, refusals) == 0) return;
   }
   ADD_FAILURE() << "the network never fell quiet";
 }
 
 // One tick for every node, then delivery until quiet.
 inline void tick_all(std::vector<TestNode>& nodes, const std::set<NodeId>& isolated = {},
-                     NetworkTrace* trace = nullptr) {
+                     NetworkTrace* trace = nullptr, Refusals refusals = Refusals::kExpectAccepted) {
   for (TestNode& n : nodes) n->tick();
-  deliver_until_quiet(nodes, isolated, trace);
+  deliver_until_quiet(nodes, isolated, trace, refusals);
 }
 
 // Makes `id` campaign and delivers until quiet; `id` should then lead.
