@@ -51,27 +51,48 @@ void Node::advance() {
   raft_.advance();
 }
 
-void Node::apply(const raft::Entry& entry) {
-  kv::Result result;
-  bool applied = false;
-  if (!entry.data.empty()) {  // empty: a new leader's no-op
-    auto command = kv::decode_command(entry.data);
-    if (command) {
-      result = kv_.apply(*command);
-      applied = true;
-    } else {
-      // Only our own encoder writes entries, and frames are checksummed on the wire and disk;
-      // every replica skips such an entry alike, so the replicas stay identical.
-      GRAPE_MARK("node.undecodable_entry");
-    }
+std::optional<kv::Result> Node::apply_command(const raft::Entry& entry) {
+  if (entry.data.empty()) return std::nullopt;  // a new leader's no-op
+  auto command = kv::decode_command(entry.data);
+  if (!command) {
+    // Only our own encoder writes entries, and frames are checksummed on the wire and disk;
+    // every replica skips such an entry alike, so the replicas stay identical.
+    GRAPE_MARK("node.undecodable_entry");
+    return std::nullopt;
   }
+  return kv_.apply(*command);
+}
+
+// Configurations take effect when applied (raft.h, "Membership"); the kv store never sees them.
+// On restart every committed entry is applied again from the start, which restores the
+// configuration over the initial one.
+void Node::apply_conf_change(const raft::Entry& entry) {
+  auto change = raft::decode_conf_change(entry.data);
+  if (!change) {
+    GRAPE_MARK("node.undecodable_conf_change");  // skipped alike by every replica, as above
+    return;
+  }
+  raft_.apply_conf_change(*change);
+}
+
+void Node::apply(const raft::Entry& entry) {
+  std::optional<kv::Result> result;
+  switch (entry.type) {
+    case raft::EntryType::kNormal:
+      result = apply_command(entry);
+      break;
+    case raft::EntryType::kConfChange:
+      apply_conf_change(entry);
+      break;
+  }
+  const bool applied = result.has_value();
   // Answer every request proposed at or below this index: the one at this index succeeded if the
   // entry is ours (same term); any other was overwritten by a later leader and will never apply.
   while (!pending_.empty() && pending_.begin()->first <= entry.index) {
     const auto& [index, pending] = *pending_.begin();
     const bool ours = index == entry.index && pending.term == entry.term;
     if (ours && applied) {
-      reply(pending.client, pending.request, ReplyStatus::kOk, result);
+      reply(pending.client, pending.request, ReplyStatus::kOk, *result);
     } else {
       reply(pending.client, pending.request, ReplyStatus::kDropped);
     }

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/base/rng.h"
@@ -73,6 +74,11 @@ class Node {
   [[nodiscard]] Expected<LogIndex, raft::ProposeError> propose(Bytes command) {
     return raft_.propose(std::move(command));
   }
+  // Membership: see raft.h. The change takes effect when its entry is applied (advance()).
+  [[nodiscard]] Expected<LogIndex, raft::ProposeError> propose_conf_change(
+      const raft::ConfChange& change) {
+    return raft_.propose_conf_change(change);
+  }
   void campaign() { raft_.campaign(); }
   [[nodiscard]] Status<raft::TransferError> transfer_leadership(NodeId to) {
     return raft_.transfer_leadership(to);
@@ -94,6 +100,10 @@ class Node {
   };
 
   void apply(const raft::Entry& entry);
+  // Applies a normal entry to the kv store; returns its result, or nullopt when there is none
+  // (a no-op, or an entry that does not decode).
+  std::optional<kv::Result> apply_command(const raft::Entry& entry);
+  void apply_conf_change(const raft::Entry& entry);
   void reply(uint64_t client, uint64_t request, ReplyStatus status, kv::Result result = {});
 
   const NodeConfig config_;
