@@ -268,10 +268,13 @@ Status<StepError> Raft::step(const Message& m) {
     return Unexpected(StepError{StepErrorCode::kWrongRecipient, "message for another node"});
   }
   // Only members of the configuration take part: a grant from a stranger must never count
-  // towards a majority (RaftElection.VoteFromNonMemberDoesNotCount). Members are every voter,
-  // incoming or outgoing, and every learner: learners answer appends, and a learner's vote
-  // request may come from a configuration we have not applied yet (it is not counted by us).
-  if (m.from == kNoNode || m.from == id_ || !is_member(conf_state_, m.from)) {
+  // towards a majority (RaftElection.VoteFromNonMemberDoesNotCount), and a removed node must not
+  // disturb the group with its elections. Members are every voter, incoming or outgoing, and
+  // every learner. The exception is a leader's append or heartbeat: a node joining the group
+  // learns the configuration from the log itself, so it must follow a leader that its own
+  // (older) configuration does not list yet (etcd does the same).
+  const bool from_leader = is_from_leader(m.type);
+  if (m.from == kNoNode || m.from == id_ || (!from_leader && !is_member(conf_state_, m.from))) {
     return Unexpected(StepError{StepErrorCode::kUnknownPeer, "message from no valid peer"});
   }
   if (!handle_term(m)) return Status<StepError>::ok();

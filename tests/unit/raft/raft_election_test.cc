@@ -462,7 +462,7 @@ TEST(RaftElection, StepRefusesMessagesForOthersOrFromUnknownPeers) {
   TestNode node = test::make_node({.id = 1, .cluster_size = 3});
 
   const auto for_other = node->step(make_heartbeat(2, 3, 1, 0));
-  const auto from_stranger = node->step(make_heartbeat(9, 1, 1, 0));
+  const auto from_stranger = node->step(make_vote(9, 1, 1, 0, 0));
   const auto from_self = node->step(make_heartbeat(1, 1, 1, 0));
 
   ASSERT_FALSE(for_other.is_ok());
@@ -473,6 +473,18 @@ TEST(RaftElection, StepRefusesMessagesForOthersOrFromUnknownPeers) {
   EXPECT_EQ(from_self.error().code, StepErrorCode::kUnknownPeer);
   EXPECT_EQ(node->term(), Term(0));
   EXPECT_FALSE(node->has_ready());
+}
+
+// A node joining the group starts from an older configuration that may not list the current
+// leader: it follows the leader's appends all the same, and learns the configuration from them.
+TEST(RaftElection, FollowsALeaderItsConfigurationDoesNotListYet) {
+  TestNode node = test::make_node({.id = 1, .cluster_size = 3});
+
+  const auto status = node->step(make_heartbeat(9, 1, 1, 0));
+
+  EXPECT_TRUE(status.is_ok());
+  EXPECT_EQ(node->leader(), NodeId(9));
+  EXPECT_EQ(node->term(), Term(1));
 }
 
 TEST(RaftElection, VoteFromNonMemberDoesNotCount) {
