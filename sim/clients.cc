@@ -200,6 +200,7 @@ void Clients::on_timeout(size_t client, uint64_t op_id) {
   op.outcome = OpOutcome::kInfo;
   op.completed = world_.now();  // when the client gave up (the op itself never completes)
   c.op.reset();
+  c.target = next_node(c.target);  // silence: that node may be down, try the next one
   if (c.is_probe) {
     begin(client, OpKind::kPut, kProbeKey, "p" + std::to_string(probe_sequence_++), std::nullopt);
     return;
@@ -207,7 +208,6 @@ void Clients::on_timeout(size_t client, uint64_t op_id) {
   ++stats_.indeterminate;
   // The call may still take effect: this process can never call again (one call at a time).
   c.process = next_process_++;
-  c.target = next_node(c.target);
 }
 
 void Clients::finish() {

@@ -6,6 +6,7 @@
 #include "core/base/assert.h"
 #include "sim/clients.h"
 #include "sim/linearizability.h"
+#include "sim/membership.h"
 #include "sim/world.h"
 
 namespace grape::sim {
@@ -89,7 +90,7 @@ VirtualTime last_heal(const std::vector<FaultStep>& faults) {
 class FaultPlayer {
  public:
   FaultPlayer(World& world, Clients& clients, Rng rng, VirtualTime run_end)
-      : world_(world), clients_(clients), rng_(rng), run_end_(run_end) {}
+      : world_(world), clients_(clients), membership_(world), rng_(rng), run_end_(run_end) {}
 
   void play(const FaultStep& step) {
     std::visit([this](const auto& fault) { apply(fault); }, step.action);
@@ -300,9 +301,21 @@ class FaultPlayer {
 
   void apply(const PutFault& f) { clients_.call(OpKind::kPut, f.key, f.value); }
 
+  void apply(const AddNodeFault& f) {
+    world_.note(TraceKind::kNote, f.node, "add_node: joins as a learner, then votes");
+    membership_.add(f.node);
+  }
+
+  void apply(const RemoveNodeFault& f) {
+    const auto nodes = resolve(f.nodes);
+    if (nodes.empty()) return no_op("remove_node", "no node selected");
+    for (NodeId id : nodes) {
+      world_.note(TraceKind::kNote, id, "remove_node: leaves the configuration");
+      membership_.remove(id);
+    }
+  }
+
   // Refused before the run by unsupported_feature().
-  void apply(const AddNodeFault&) { no_op("add_node", "not supported"); }
-  void apply(const RemoveNodeFault&) { no_op("remove_node", "not supported"); }
   void apply(const RebalanceFault&) { no_op("rebalance", "not supported"); }
 
   static std::string describe(const std::vector<NodeId>& nodes) {
@@ -328,6 +341,7 @@ class FaultPlayer {
 
   World& world_;
   Clients& clients_;
+  MembershipDriver membership_;
   Rng rng_;
   VirtualTime run_end_;
 };
@@ -421,11 +435,6 @@ std::optional<std::string> unsupported_feature(const Scenario& scenario) {
     return "expect.max_load_stddev_pct and expect.converged need a sharded cluster";
   }
   for (const FaultStep& step : scenario.faults) {
-    if (std::holds_alternative<AddNodeFault>(step.action) ||
-        std::holds_alternative<RemoveNodeFault>(step.action)) {
-      return std::string(action_name(step.action)) +
-             " needs membership change (joint consensus), which the Raft core does not have yet";
-    }
     if (std::holds_alternative<RebalanceFault>(step.action)) {
       return "rebalance needs a sharded cluster";
     }

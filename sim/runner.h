@@ -46,8 +46,9 @@ struct RunResult {
   VirtualTime end;
 };
 
-// What the simulator cannot run yet, or nullopt: sharded clusters and membership changes arrive
-// with later issues, and running a scenario without them would pass it vacuously.
+// What the simulator cannot run yet, or nullopt: sharded clusters (and with them `rebalance`,
+// `leader_of` and the load expectations) arrive with the sharding issues, and running such a
+// scenario without them would pass it vacuously.
 std::optional<std::string> unsupported_feature(const Scenario& scenario);
 
 // The nemesis turned into explicit timeline steps (deterministic in the seed), merged with the

@@ -101,7 +101,9 @@ void World::boot(SimNode& n) {
   n.rng = incarnation_rng.fork(1);
   node::NodeConfig config;
   config.raft.id = n.id;
-  config.raft.voters = node_ids();
+  // Every node starts from the group's initial configuration, n1..nN, and replays the changes
+  // from the log; a node added later is simply not in it (yet).
+  for (size_t i = 1; i <= options_.nodes; ++i) config.raft.voters.push_back(NodeId(i));
   config.raft.election_ticks = ticks_in(options_.election_timeout_min, options_.tick);
   config.raft.election_ticks_max = std::max(
       config.raft.election_ticks + 1, ticks_in(options_.election_timeout_max, options_.tick) + 1);
@@ -237,7 +239,13 @@ void World::deliver(NodeId to, uint32_t slot) {
   if (!n.node) return;  // the node is down: the message is lost
   ++stats_.messages_delivered;
   const auto status = n.node->step(m);
-  GRAPE_ASSERT(status.is_ok(), "the world routed a message wrongly: " << m);
+  if (!status.is_ok()) {
+    // A removed node still talking, or one the receiver's configuration does not list yet.
+    GRAPE_ASSERT(status.error().code == raft::StepErrorCode::kUnknownPeer,
+                 "the world routed a message wrongly: " << m);
+    ++stats_.messages_refused;
+    return;
+  }
   drain(n);
 }
 
@@ -529,6 +537,33 @@ Expected<LogIndex, raft::ProposeError> World::propose(NodeId id, Bytes command) 
   SimNode& n = node(id);
   GRAPE_ASSERT(n.node, "propose at n" << id << " while it is down");
   auto result = n.node->propose(std::move(command));
+  drain(n);
+  return result;
+}
+
+NodeId World::add_node() {
+  auto n = std::make_unique<SimNode>();
+  n->id = NodeId(nodes_.size() + 1);
+  network_.add_node();
+  nodes_.push_back(std::move(n));
+  SimNode& added = *nodes_.back();
+  trace_.add(0xFA0B).add(added.id.value);
+  boot(added);
+  note(TraceKind::kNote, added.id, "n" + std::to_string(added.id.value) + " starts, empty");
+  return added.id;
+}
+
+void World::decommission(NodeId id) {
+  crash(id);
+  node(id).refused_start = "decommissioned: it left the configuration";
+  note(TraceKind::kNote, id, "decommissioned after leaving the configuration");
+}
+
+Expected<LogIndex, raft::ProposeError> World::propose_conf_change(NodeId id,
+                                                                  const raft::ConfChange& change) {
+  SimNode& n = node(id);
+  if (!n.node) return Unexpected(raft::ProposeError{raft::ProposeErrorCode::kNotLeader, kNoNode});
+  auto result = n.node->propose_conf_change(change);
   drain(n);
   return result;
 }

@@ -57,6 +57,7 @@ struct WorldStats {
   uint64_t messages_delivered = 0;
   uint64_t elections = 0;  // leaders elected
   uint64_t client_requests = 0;
+  uint64_t messages_refused = 0;  // from nodes outside the receiver's configuration
   Term max_term;
   LogIndex max_commit;
 };
@@ -104,6 +105,16 @@ class World {
   // Records a note (a fault that did not apply and why, a scenario comment) in the trace.
   void note(TraceKind kind, NodeId node, std::string detail);
   bool is_paused(NodeId node) const;
+
+  // --- membership --------------------------------------------------------------------------
+  // Starts a new, empty node n(N+1) with the group's initial configuration: it is no member until
+  // a leader adds it (it follows the leader's appends and learns the configuration from the log).
+  NodeId add_node();
+  // Stops a node that has left the configuration for good: it is never restarted.
+  void decommission(NodeId node);
+  // Proposes a configuration change at `node` (which must be up and leader to succeed).
+  Expected<LogIndex, raft::ProposeError> propose_conf_change(NodeId node,
+                                                             const raft::ConfChange& change);
 
   // --- clients -----------------------------------------------------------------------------
   // Proposes `command` at `node` directly (tests, benchmarks); the node must be up.

@@ -98,14 +98,35 @@ expect: {recovers_within: 3s}
   EXPECT_GT(result.end, VirtualTime{} + seconds(3));
 }
 
-TEST(ScenarioRunner, ShardedAndMembershipScenariosAreRefusedNotFaked) {
+TEST(ScenarioRunner, ShardedScenariosAreRefusedNotFaked) {
   Scenario sharded = parse(kLeaderCrash);
   sharded.cluster.shards = 16;
   EXPECT_TRUE(unsupported_feature(sharded).has_value());
-  Scenario grow = parse(kLeaderCrash);
-  grow.faults.push_back({seconds(1), AddNodeFault{NodeId(6)}});
-  EXPECT_TRUE(unsupported_feature(grow).has_value());
+  Scenario rebalance = parse(kLeaderCrash);
+  rebalance.faults.push_back({seconds(1), RebalanceFault{}});
+  EXPECT_TRUE(unsupported_feature(rebalance).has_value());
   EXPECT_FALSE(unsupported_feature(parse(kLeaderCrash)).has_value());
+}
+
+// n4 and n5 join under load, then n1 (perhaps the leader) is removed: every acknowledged write
+// survives and the final configuration is {n2, n3, n4, n5}.
+TEST(ScenarioRunner, NodesJoinAndLeaveUnderLoad) {
+  const char* yaml = R"(
+name: grow-and-shrink
+cluster: {nodes: 3}
+workload: {clients: 3, keys: 4, rate: 200/s, until: 7s}
+faults:
+  - {at: 1s, add_node: n4}
+  - {at: 1500ms, add_node: n5}
+  - {at: 3s, remove_node: n1}
+run_until: 8s
+expect: {linearizable: true, no_lost_writes: true, recovers_within: 3s, min_committed: 300}
+)";
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    const RunResult result = run_scenario(parse(yaml), seed);
+    EXPECT_TRUE(result.passed) << "seed " << seed << ": " << result.violations.front().property
+                               << ": " << result.violations.front().detail;
+  }
 }
 
 TEST(ScenarioRunner, NemesisIsMaterializedDeterministicallyAndHealedAtUntil) {
