@@ -1,5 +1,7 @@
 #include "sim/world.h"
 
+#include "sim/membership.h"
+
 #include <gtest/gtest.h>
 
 namespace grape::sim {
@@ -170,6 +172,34 @@ TEST(SimWorld, TransferMovesLeadership) {
   ASSERT_TRUE(world.transfer_leadership(from, to).is_ok());
   world.run_for(milliseconds(200));
   EXPECT_EQ(world.leader(), to);
+  EXPECT_TRUE(world.checks_passed()) << world.failure_report();
+}
+
+TEST(SimMembership, GroupGrowsThenLosesItsLeaderAndEndsWithTheRightVoters) {
+  World world({.nodes = 3, .seed = 4});
+  MembershipDriver membership(world);
+  ASSERT_TRUE(world.run_until(has_leader, seconds(5)));
+  membership.add(NodeId(4));
+  membership.add(NodeId(5));
+  ASSERT_TRUE(world.run_until([&](const World&) { return membership.idle(); }, seconds(10)));
+  const NodeId old_leader = *world.leader();
+  membership.remove(old_leader);
+  ASSERT_TRUE(world.run_until([&](const World&) { return membership.idle(); }, seconds(10)));
+  world.run_for(seconds(1));
+
+  ASSERT_TRUE(world.leader().has_value());
+  const raft::ConfState& conf = world.raft(*world.leader())->conf_state();
+  std::vector<NodeId> expected;
+  for (uint64_t id = 1; id <= 5; ++id) {
+    if (NodeId(id) != old_leader) expected.push_back(NodeId(id));
+  }
+  EXPECT_EQ(conf.voters, expected);
+  EXPECT_FALSE(conf.is_joint());
+  EXPECT_TRUE(conf.learners.empty());
+  EXPECT_FALSE(world.is_up(old_leader));
+  EXPECT_FALSE(world.restart(old_leader));  // decommissioned for good
+  // The new members hold the whole log.
+  EXPECT_EQ(world.raft(NodeId(5))->log().committed(), world.raft(*world.leader())->log().committed());
   EXPECT_TRUE(world.checks_passed()) << world.failure_report();
 }
 
