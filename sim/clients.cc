@@ -36,6 +36,12 @@ std::vector<std::string> Clients::keys() const {
 }
 
 NodeId Clients::next_node(NodeId after) {
+  // Skip decommissioned nodes: an operator's client config no longer lists them.
+  NodeId next = after;
+  for (size_t i = 0; i < world_.node_count(); ++i) {
+    next = NodeId(next.value % world_.node_count() + 1);
+    if (world_.refused_start(next).empty()) return next;
+  }
   return NodeId(after.value % world_.node_count() + 1);
 }
 
@@ -92,7 +98,7 @@ void Clients::call(OpKind kind, std::string key, std::optional<std::string> valu
 
 void Clients::start_probe(VirtualTime at) {
   probe_committed_at_.reset();
-  clients_.push_back(Client{0, std::nullopt, NodeId(1), true, false});
+  clients_.push_back(Client{0, std::nullopt, next_node(NodeId(world_.node_count())), true, false});
   const size_t client = clients_.size() - 1;
   world_.schedule(std::max(at, world_.now()), [this, client](World&) {
     begin(client, OpKind::kPut, kProbeKey, "p" + std::to_string(probe_sequence_++), std::nullopt);

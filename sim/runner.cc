@@ -566,7 +566,8 @@ RunResult run_scenario(const Scenario& scenario, uint64_t seed, const RunOptions
   if (safe && (want_linearizable || want_no_loss)) {
     const LinearizabilityResult lin = check_linearizable(clients.history());
     history_linearizable = lin.ok;
-    if (!lin.ok && want_linearizable) result.violations.push_back(to_violation(lin));
+    // Reported even when only no_lost_writes was asked for: a broken history must never pass.
+    if (!lin.ok) result.violations.push_back(to_violation(lin));
   }
   if (safe && want_no_loss && history_linearizable) {
     const std::vector<std::string> keys = clients.keys();
