@@ -168,7 +168,8 @@ DemoResult run_demo(std::ostream& out, uint64_t seed) {
   out << "  leaders elected: " << stats.elections << ", highest term: " << stats.max_term
       << "\n  writes proposed: " << client.proposed << ", committed: " << writes_committed
       << "; the other " << client.proposed - writes_committed
-      << " went to the cut-off leader, were never acknowledged, and were discarded as Raft requires"
+      << " were proposed to a leader that then crashed or was cut off: never acknowledged, they"
+      << " were discarded, as Raft allows"
       << "\n  messages sent: " << stats.messages_sent << ", events simulated: " << stats.events
       << " over " << seconds_text(world.now()) << " of virtual time\n";
   bool identical = true;

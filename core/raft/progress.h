@@ -57,7 +57,7 @@ struct Progress {
   // A rejection of the append after `rejected`, with the follower's hint: returns false when the
   // rejection is stale (an answer to an older append).
   bool maybe_decrease_to(LogIndex rejected, LogIndex match_hint);
-  // An append of entries up to `last` has been sent (none when `last` is nullopt-like 0).
+  // An append has been sent: with entries ending at `last`, or (has_entries false) an empty one.
   void on_append_sent(LogIndex last, bool has_entries);
 };
 
