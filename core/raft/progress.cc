@@ -71,7 +71,10 @@ void Progress::on_append_sent(LogIndex last, bool has_entries) {
       next = last.next();
       inflights.add(last);
     }
-  } else {
+  } else if (has_entries) {
+    // Only a probe that carries entries pauses the follower (etcd): an empty one costs nothing
+    // to repeat, and pausing on it would stall a follower whose answer was lost until the next
+    // heartbeat round.
     probe_sent = true;
   }
 }

@@ -67,6 +67,7 @@ void Raft::reset(Term term) {
   heartbeat_elapsed_ = 0;
   reset_election_timeout();
   votes_.clear();
+  self_vote_ = SelfVote::kNone;
   progress_.clear();
   transfer_target_ = kNoNode;
   broadcast_pending_ = false;
@@ -87,6 +88,7 @@ void Raft::become_pre_candidate() {
   GRAPE_ASSERT(role_ != Role::kLeader, "a leader cannot become a pre-candidate");
   // Pre-vote changes neither term nor vote: a node that cannot win disturbs nobody (§9.6).
   votes_.clear();
+  self_vote_ = SelfVote::kNone;
   leader_ = kNoNode;
   role_ = Role::kPreCandidate;
 }
@@ -127,7 +129,7 @@ void Raft::tick_election() {
   ++election_elapsed_;
   if (is_promotable() && election_elapsed_ >= randomized_election_ticks_) {
     election_elapsed_ = 0;
-    start_campaign(config_.pre_vote ? CampaignKind::kPreElection : CampaignKind::kElection);
+    maybe_campaign(config_.pre_vote ? CampaignKind::kPreElection : CampaignKind::kElection);
   }
 }
 
@@ -166,14 +168,27 @@ bool Raft::is_promotable() const { return is_voter(conf_state_, id_); }
 // Leader stickiness (§4.2.3): while a node has heard from a leader within the minimum election
 // timeout it disregards vote requests, so a partitioned or half-connected node cannot unseat a
 // healthy leader. A leader is in lease until its check-quorum round finds it alone.
+// Only with check-quorum, as in etcd and raft-rs: without it a leader that hears nobody never
+// steps down, and followers that keep hearing it would refuse every candidate for as long as a
+// one-way fault lasts, electing no one (scenario stickiness-without-check-quorum).
 bool Raft::in_lease() const {
-  return leader_ != kNoNode && election_elapsed_ < config_.election_ticks;
+  return config_.check_quorum && leader_ != kNoNode && election_elapsed_ < config_.election_ticks;
 }
 
 void Raft::campaign() {
   if (role_ == Role::kLeader || !is_promotable()) return;
   election_elapsed_ = 0;
-  start_campaign(config_.pre_vote ? CampaignKind::kPreElection : CampaignKind::kElection);
+  maybe_campaign(config_.pre_vote ? CampaignKind::kPreElection : CampaignKind::kElection);
+}
+
+void Raft::maybe_campaign(CampaignKind kind) {
+  if (log_.has_unapplied_conf_changes()) {
+    // Our configuration is older than the committed one: we might win a term under a membership
+    // that no longer holds (issue 6, defect 2). Wait until the driver has applied the changes.
+    GRAPE_MARK("raft.campaign_refused_unapplied_conf_change");
+    return;
+  }
+  start_campaign(kind);
 }
 
 void Raft::start_campaign(CampaignKind kind) {
@@ -188,15 +203,9 @@ void Raft::start_campaign(CampaignKind kind) {
     campaign_term = term_;
     type = MessageType::kVote;
   }
-  if (record_vote(id_, true) == VoteResult::kWon) {
-    // A single-voter configuration wins at once.
-    if (kind == CampaignKind::kPreElection) {
-      start_campaign(CampaignKind::kElection);
-    } else {
-      become_leader();
-    }
-    return;
-  }
+  // Our own vote counts once this campaign's term and vote are durable (maybe_count_self_vote).
+  self_vote_ = SelfVote::kPending;
+  self_vote_term_ = campaign_term;
   // Both halves of a joint configuration vote (thesis §4.3): ask every voter, incoming or outgoing.
   for (NodeId voter : members(conf_state_)) {
     if (voter == id_ || !is_voter(conf_state_, voter)) continue;
@@ -221,8 +230,8 @@ void Raft::on_vote_request(const Message& m) {
   const bool pre_vote = m.type == MessageType::kPreVote;
   // We may vote for `m.from` if we already did this term, or have voted for nobody and know no
   // leader, or (pre-vote) it asks about a later term than ours.
-  const bool can_vote = vote_ == m.from || (vote_ == kNoNode && leader_ == kNoNode) ||
-                        (pre_vote && m.term > term_);
+  const bool can_vote =
+      vote_ == m.from || (vote_ == kNoNode && leader_ == kNoNode) || (pre_vote && m.term > term_);
   const bool grant = can_vote && log_.is_up_to_date(m.index, m.log_term);  // §5.4.1
   Message response;
   response.type = pre_vote ? MessageType::kPreVoteResponse : MessageType::kVoteResponse;
@@ -242,7 +251,22 @@ void Raft::on_vote_response(const Message& m) {
   const bool expected = (role_ == Role::kPreCandidate && m.type == MessageType::kPreVoteResponse) ||
                         (role_ == Role::kCandidate && m.type == MessageType::kVoteResponse);
   if (!expected) return;  // a late answer to an election we have left
-  switch (record_vote(m.from, !m.reject)) {
+  on_vote_result(record_vote(m.from, !m.reject));
+}
+
+// advance(): the Ready that started the campaign is persisted, so our own vote may count now, if
+// we are still in that campaign (not deposed or restarted into another one meanwhile).
+void Raft::maybe_count_self_vote() {
+  if (self_vote_ != SelfVote::kHanded) return;
+  self_vote_ = SelfVote::kNone;
+  const bool same_campaign = (role_ == Role::kPreCandidate && term_.next() == self_vote_term_) ||
+                             (role_ == Role::kCandidate && term_ == self_vote_term_);
+  if (!same_campaign) return;
+  on_vote_result(record_vote(id_, true));
+}
+
+void Raft::on_vote_result(VoteResult result) {
+  switch (result) {
     case VoteResult::kWon:
       if (role_ == Role::kPreCandidate) {
         start_campaign(CampaignKind::kElection);
@@ -349,7 +373,7 @@ void Raft::step_follower(const Message& m) {
     case MessageType::kTimeoutNow:
       if (is_promotable()) {
         GRAPE_MARK("raft.campaign_on_timeout_now");
-        start_campaign(CampaignKind::kTransfer);
+        maybe_campaign(CampaignKind::kTransfer);
       }
       break;
     default:
@@ -409,7 +433,8 @@ void Raft::on_append(const Message& m) {
   // Reject with a hint for fast back-off (§5.3): the largest index at or below the probe whose
   // term is at most the leader's term there; the leader skips every entry of a term we lack.
   GRAPE_MARK("raft.append_rejected");
-  const LogIndex hint = log_.find_conflict_by_term(std::min(m.index, log_.last_index()), m.log_term);
+  const LogIndex hint =
+      log_.find_conflict_by_term(std::min(m.index, log_.last_index()), m.log_term);
   response.reject = true;
   response.index = m.index;
   response.reject_hint = hint;
@@ -457,7 +482,10 @@ void Raft::on_append_response(const Message& m) {
     return;
   }
   const bool was_paused = pr.is_paused();
-  if (!pr.maybe_update(m.index)) return;
+  // A probe acknowledged at the follower's known match still proves where its log ends: start
+  // replicating (etcd does the same), or a caught-up follower would stay in probe.
+  const bool probe_confirmed = pr.state == ProgressState::kProbe && pr.match == m.index;
+  if (!pr.maybe_update(m.index) && !probe_confirmed) return;
   if (pr.state == ProgressState::kProbe) {
     pr.become_replicate();
   } else {
@@ -483,7 +511,10 @@ void Raft::on_heartbeat_response(const Message& m) {
   // A lost append may have left the window full forever; a heartbeat round trip proves the link
   // works, so let one more append through (etcd does the same).
   if (pr.state == ProgressState::kReplicate && pr.inflights.full()) pr.inflights.free_first_one();
-  if (pr.match < log_.last_index()) maybe_send_append(m.from, true);
+  // In probe the heartbeat's answer is the cue to probe again (etcd): the last probe may be lost.
+  if (pr.match < log_.last_index() || pr.state == ProgressState::kProbe) {
+    maybe_send_append(m.from, true);
+  }
 }
 
 bool Raft::maybe_send_append(NodeId to, bool send_if_empty) {
@@ -718,8 +749,8 @@ void Raft::send(Message m) {
 
 bool Raft::has_ready() const {
   if (ready_outstanding_) return false;
-  return (broadcast_pending_ && role_ == Role::kLeader) || !messages_.empty() ||
-         !messages_after_persist_.empty() || log_.has_entries_to_persist() ||
+  return (broadcast_pending_ && role_ == Role::kLeader) || self_vote_ == SelfVote::kPending ||
+         !messages_.empty() || !messages_after_persist_.empty() || log_.has_entries_to_persist() ||
          log_.has_entries_to_apply() || hard_state() != last_handed_hard_state_;
 }
 
@@ -745,6 +776,7 @@ Ready Raft::take_ready() {
   ready.entries_to_apply = log_.next_entries_to_apply(config_.apply_bytes_max);
   ready_last_applied_ =
       ready.entries_to_apply.empty() ? log_.applied() : ready.entries_to_apply.back().index;
+  if (self_vote_ == SelfVote::kPending) self_vote_ = SelfVote::kHanded;
   ready_outstanding_ = true;
   return ready;
 }
@@ -757,6 +789,7 @@ void Raft::advance() {
     ready_last_persisted_.reset();
   }
   log_.applied_to(ready_last_applied_);
+  maybe_count_self_vote();
   if (role_ == Role::kLeader) {
     // The leader's own copy counts towards a majority only once it is durable.
     Progress& self = progress_.at(id_);

@@ -37,6 +37,14 @@
 //   - A leader that is no voter of the applied configuration (removed, or in C_old only after the
 //     leave) steps down; the remaining voters elect a leader among themselves. A node that is no
 //     voter never campaigns.
+//   - A node never campaigns (timer, campaign(), TimeoutNow) while a committed entry that it has
+//     not applied yet is a configuration change (etcd's hasUnappliedConfChanges): a restarted
+//     node would otherwise stand for election under an older configuration than the one it had
+//     applied, and could win a term that the current configuration also elects a leader in.
+//
+// Elections. A (pre-)candidate counts its own vote only after the Ready that carries its new term
+// and vote is persisted (advance()): even a single voter becomes leader one Ready later, never
+// inside the call that started the campaign.
 
 #include <cstddef>
 #include <map>
@@ -66,15 +74,15 @@ struct Config {
   int heartbeat_ticks = 1;
   bool pre_vote = true;
   bool check_quorum = true;
-  size_t append_entries_max = 64;          // entries per append message (batching)
-  size_t append_bytes_max = 1024 * 1024;   // data bytes per append message
-  size_t inflight_appends_max = 256;       // appends in flight per follower (pipelining window)
+  size_t append_entries_max = 64;            // entries per append message (batching)
+  size_t append_bytes_max = 1024 * 1024;     // data bytes per append message
+  size_t inflight_appends_max = 256;         // appends in flight per follower (pipelining window)
   size_t apply_bytes_max = 4 * 1024 * 1024;  // committed entries handed out per Ready
 };
 
 // Everything the driver must do, in this order, before calling advance().
 struct Ready {
-  std::optional<HardState> hard_state;         // persist when set
+  std::optional<HardState> hard_state;          // persist when set
   std::vector<Entry> entries_to_persist;        // may replace a conflicting stored suffix
   std::vector<Message> messages;                // may leave at once, even before persisting
   std::vector<Message> messages_after_persist;  // only once everything above is durable
@@ -174,10 +182,14 @@ class Raft {
 
   // Elections.
   void start_campaign(CampaignKind kind);
+  // Campaigns unless committed configuration changes are not yet applied (see "Membership").
+  void maybe_campaign(CampaignKind kind);
   bool is_promotable() const;
   bool in_lease() const;
   void on_vote_request(const Message& m);
   void on_vote_response(const Message& m);
+  void on_vote_result(VoteResult result);
+  void maybe_count_self_vote();
   VoteResult record_vote(NodeId from, bool granted);
 
   // Membership.
@@ -226,7 +238,13 @@ class Raft {
   int heartbeat_elapsed_ = 0;
   int randomized_election_ticks_ = 0;
 
-  std::map<NodeId, bool> votes_;       // candidate and pre-candidate
+  std::map<NodeId, bool> votes_;  // candidate and pre-candidate
+  // A (pre-)candidate's own vote counts only once the Ready carrying its new term and vote has
+  // been persisted (advance()), as etcd delivers the self-vote after the write: otherwise a
+  // single voter would lead, and send appends, in a term it may forget in a crash.
+  enum class SelfVote : uint8_t { kNone, kPending, kHanded };
+  SelfVote self_vote_ = SelfVote::kNone;
+  Term self_vote_term_;                  // the term the campaign asks for
   std::map<NodeId, Progress> progress_;  // leader: every member (voters, learners), self included
   NodeId transfer_target_;
   // Leader: entries were appended or the commit index moved; appends go out at take_ready()

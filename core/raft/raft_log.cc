@@ -25,9 +25,9 @@ LogIndex RaftLog::persisted_last_index() const {
 }
 
 Term RaftLog::term(LogIndex index) const {
-  GRAPE_ASSERT(index >= first_index().prev() && index <= last_index(),
-               "term(" << index << ") outside [" << first_index().prev() << ", " << last_index()
-                       << "]");
+  GRAPE_ASSERT(
+      index >= first_index().prev() && index <= last_index(),
+      "term(" << index << ") outside [" << first_index().prev() << ", " << last_index() << "]");
   if (index >= offset_) return unstable_at(index).term;
   return store_.term(index);
 }
@@ -146,7 +146,8 @@ void RaftLog::stable_to(LogIndex index, Term t) {
   // Entries persisted from an older Ready may since have been replaced: only retire the prefix
   // that is still the one that was written.
   if (index < offset_ || index > last_index() || unstable_at(index).term != t) return;
-  unstable_.erase(unstable_.begin(), unstable_.begin() + static_cast<std::ptrdiff_t>(index.next() - offset_));
+  unstable_.erase(unstable_.begin(),
+                  unstable_.begin() + static_cast<std::ptrdiff_t>(index.next() - offset_));
   offset_ = index.next();
 }
 
@@ -156,6 +157,20 @@ std::vector<Entry> RaftLog::next_entries_to_apply(size_t max_bytes) const {
 }
 
 bool RaftLog::has_entries_to_apply() const { return applied_ < committed_; }
+
+bool RaftLog::has_unapplied_conf_changes() const {
+  constexpr size_t kChunkEntries = 1024;
+  constexpr size_t kChunkBytes = 1024 * 1024;
+  for (LogIndex lo = applied_.next(); lo <= committed_;) {
+    const size_t count = std::min<size_t>(kChunkEntries, committed_ - lo + 1);
+    const std::vector<Entry> chunk = entries_from(lo, count, kChunkBytes);
+    for (const Entry& e : chunk) {
+      if (e.type == EntryType::kConfChange) return true;
+    }
+    lo = chunk.back().index.next();
+  }
+  return false;
+}
 
 void RaftLog::applied_to(LogIndex index) {
   GRAPE_ASSERT(index <= committed_ && index >= applied_,

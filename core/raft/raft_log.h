@@ -69,6 +69,10 @@ class RaftLog {
   std::vector<Entry> next_entries_to_apply(size_t max_bytes) const;
   bool has_entries_to_apply() const;
   void applied_to(LogIndex index);
+  // Whether a committed entry not yet applied is a configuration change (etcd's
+  // hasUnappliedConfChanges). Reads the log in bounded chunks; meant for rare decisions such as
+  // whether to campaign, not for every step.
+  bool has_unapplied_conf_changes() const;
 
  private:
   // First index of a conflict (different term at the same index) or of the first new entry;

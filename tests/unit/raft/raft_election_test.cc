@@ -39,9 +39,11 @@ int ticks_until_campaign(TestNode& node) {
 // Makes a lone node leader by feeding it the answers of node 2 (pre-vote first when enabled).
 void make_leader(TestNode& node) {
   node->campaign();
+  test::handle_ready(node);  // the campaign is durable: our own vote counts
   if (node->role() == Role::kPreCandidate) {
     receive(node, make_vote_response(2, node.id().value, node->term().value + 1, true,
                                      MessageType::kPreVoteResponse));
+    test::handle_ready(node);
   }
   ASSERT_EQ(node->role(), Role::kCandidate);
   receive(node, make_vote_response(2, node.id().value, node->term().value, true));
@@ -445,6 +447,8 @@ TEST(RaftElection, SingleNodeClusterElectsItselfAndCommits) {
   TestNode node = test::make_node({.id = 1, .cluster_size = 1});
 
   tick_times(node, 19);
+  test::handle_ready(node);  // pre-vote: its own answer counts once handled
+  test::handle_ready(node);  // its term and vote are durable: it wins
   ASSERT_EQ(node->role(), Role::kLeader);
   EXPECT_EQ(node->term(), Term(1));
 
@@ -735,6 +739,24 @@ TEST(RaftLeaderStickiness, FollowerIgnoresHigherTermVoteWhileLeaderIsAlive) {
   EXPECT_EQ(mark_count("raft.vote_ignored_in_lease"), before + 1);
 }
 
+// Issue 6: stickiness follows check-quorum (etcd, raft-rs). Without check-quorum a leader that
+// hears nobody never steps down, so followers that still hear it must not refuse candidates.
+TEST(RaftLeaderStickiness, WithoutCheckQuorumFollowerGrantsVoteWhileLeaderIsAlive) {
+  std::vector<TestNode> nodes = test::make_cluster({.pre_vote = false, .check_quorum = false});
+  test::elect(nodes, 1);
+  TestNode& follower = nodes[1];
+  const uint64_t before = mark_count("raft.vote_ignored_in_lease");
+
+  receive(follower, make_vote(3, 2, 2, 1, 1));
+  const std::vector<Message> sent = test::handle_all_ready(follower).messages;
+
+  EXPECT_EQ(follower->term(), Term(2));
+  EXPECT_EQ(follower->vote(), NodeId(3));
+  ASSERT_EQ(of_type(sent, MessageType::kVoteResponse).size(), 1u);
+  EXPECT_FALSE(of_type(sent, MessageType::kVoteResponse)[0].reject);
+  EXPECT_EQ(mark_count("raft.vote_ignored_in_lease"), before);
+}
+
 TEST(RaftLeaderStickiness, FollowerIgnoresHigherTermPreVoteWhileLeaderIsAlive) {
   std::vector<TestNode> nodes = test::make_cluster({.pre_vote = true});
   test::elect(nodes, 1);
@@ -897,6 +919,42 @@ TEST(RaftTransfer, TransferIsAbandonedAfterElectionTimeout) {
   EXPECT_EQ(nodes[0]->transfer_target(), kNoNode);
   EXPECT_TRUE(nodes[0]->propose(to_bytes("x")).has_value());
   EXPECT_EQ(mark_count("raft.transfer_aborted_after_timeout"), before + 1);
+}
+
+// Issue 6, defect 1: a single voter that counted its own vote at once led a term it could forget
+// in a crash (its appends leave before the sync), so a restart could elect it in that term again
+// with a different log. It now counts its vote only once the Ready with its term is persisted.
+TEST(RaftElection, SingleVoterLeadsOnlyOnceItsTermAndVoteAreDurable) {
+  TestNode node = test::make_node({.id = 1, .cluster_size = 1, .pre_vote = false});
+
+  node->campaign();
+  const Role before_persist = node->role();
+  const Ready ready = node->take_ready();
+  const Role after_take = node->role();
+  test::handle(node, ready);
+
+  EXPECT_EQ(before_persist, Role::kCandidate);
+  EXPECT_EQ(after_take, Role::kCandidate);
+  ASSERT_TRUE(ready.hard_state.has_value());
+  EXPECT_EQ(ready.hard_state->term, Term(1));
+  EXPECT_EQ(ready.hard_state->vote, NodeId(1));
+  EXPECT_EQ(node->role(), Role::kLeader);
+}
+
+// A campaign the candidate has left (a higher term arrived) before its Ready was handled: its own
+// vote must not count towards it afterwards.
+TEST(RaftElection, SelfVoteOfAnAbandonedCampaignDoesNotCount) {
+  TestNode node = test::make_node({.id = 1, .cluster_size = 3, .pre_vote = false});
+
+  node->campaign();
+  const Ready ready = node->take_ready();
+  receive(node, make_vote_response(2, 1, 1, true));  // one grant: with our vote, a majority
+  receive(node, make_heartbeat(3, 1, 3, 0));         // but a leader of term 3 exists
+  test::handle(node, ready);
+
+  EXPECT_EQ(node->role(), Role::kFollower);
+  EXPECT_EQ(node->term(), Term(3));
+  EXPECT_EQ(node->leader(), NodeId(3));
 }
 
 }  // namespace

@@ -276,6 +276,7 @@ TEST(RaftMembership, WhileJointElectionNeedsBothMajorities) {
 TEST(RaftMembership, WhileJointPreVoteNeedsBothMajorities) {
   TestNode node = joint_candidate(/*pre_vote=*/true);
   ASSERT_EQ(node->role(), Role::kPreCandidate);
+  test::handle_ready(node);  // our own pre-vote counts once the campaign's Ready is handled
 
   receive(node, make_vote_response(2, 1, 1, true, MessageType::kPreVoteResponse));
   receive(node, make_vote_response(3, 1, 1, true, MessageType::kPreVoteResponse));
@@ -515,6 +516,55 @@ TEST(RaftMembership, GarbageConfChangeDecodesToError) {
   for (const Bytes& bytes : garbage) {
     EXPECT_FALSE(decode_conf_change(bytes).has_value()) << bytes.size() << " bytes";
   }
+}
+
+// Issue 6, defect 2 (A): a group grown from {n1} to {n1,n2,n3}. On restart n1 starts from the
+// initial configuration {n1}; until it has re-applied the committed changes it must not campaign,
+// or it would win a term alone and could commit alone.
+TEST(RaftMembership, RestartedNodeDoesNotCampaignBeforeApplyingCommittedConfChanges) {
+  std::vector<Entry> log = test::make_entries(LogIndex(1), {1, 1, 1});
+  log[1].type = EntryType::kConfChange;
+  log[1].data = encode_conf_change({{add_voter(2)}});
+  log[2].type = EntryType::kConfChange;
+  log[2].data = encode_conf_change({{add_voter(3)}});
+  TestNode node = test::make_node({.id = 1, .cluster_size = 1, .pre_vote = false}, log,
+                                  HardState{Term(1), NodeId(1), LogIndex(3)});
+  const uint64_t before = mark_count("raft.campaign_refused_unapplied_conf_change");
+
+  node->campaign();
+  const Role before_apply = node->role();
+  const Term term_before_apply = node->term();
+  test::handle_all_ready(node);  // re-applies entries 1..3: configuration {n1, n2, n3}
+  node->campaign();
+  test::handle_all_ready(node);
+
+  EXPECT_EQ(before_apply, Role::kFollower);
+  EXPECT_EQ(term_before_apply, Term(1));
+  EXPECT_EQ(mark_count("raft.campaign_refused_unapplied_conf_change"), before + 1);
+  EXPECT_EQ(node->voters(), ids({1, 2, 3}));
+  EXPECT_EQ(node->role(), Role::kCandidate);  // now it needs n2 or n3
+}
+
+// Defect 2 (A) through the timer and TimeoutNow as well: neither may start the campaign.
+TEST(RaftMembership, TimerAndTimeoutNowWaitForCommittedConfChangesToApply) {
+  std::vector<Entry> log = test::make_entries(LogIndex(1), {1, 1});
+  log[1].type = EntryType::kConfChange;
+  log[1].data = encode_conf_change({{add_voter(2)}});
+  TestNode node = test::make_node({.id = 1, .cluster_size = 1, .pre_vote = false}, log,
+                                  HardState{Term(1), NodeId(1), LogIndex(2)});
+
+  test::tick_times(node, 100);
+  const Role after_ticks = node->role();
+  Message timeout_now;
+  timeout_now.type = MessageType::kTimeoutNow;
+  timeout_now.from = NodeId(2);
+  timeout_now.to = NodeId(1);
+  timeout_now.term = Term(1);
+  (void)node->step(timeout_now);
+
+  EXPECT_EQ(after_ticks, Role::kFollower);
+  EXPECT_EQ(node->role(), Role::kFollower);
+  EXPECT_EQ(node->term(), Term(1));
 }
 
 }  // namespace
