@@ -15,10 +15,14 @@ constexpr Duration kRedirectBackoff = milliseconds(5);
 
 kv::Op to_kv(OpKind kind) {
   switch (kind) {
-    case OpKind::kPut: return kv::Op::kPut;
-    case OpKind::kGet: return kv::Op::kGet;
-    case OpKind::kDelete: return kv::Op::kDelete;
-    case OpKind::kCas: return kv::Op::kCas;
+    case OpKind::kPut:
+      return kv::Op::kPut;
+    case OpKind::kGet:
+      return kv::Op::kGet;
+    case OpKind::kDelete:
+      return kv::Op::kDelete;
+    case OpKind::kCas:
+      return kv::Op::kCas;
   }
   return kv::Op::kGet;
 }
@@ -26,7 +30,8 @@ kv::Op to_kv(OpKind kind) {
 
 Clients::Clients(World& world, Rng rng, Duration timeout)
     : world_(world), rng_(rng), timeout_(timeout) {
-  world_.set_client_reply_handler([this](World&, const node::ClientReply& reply) { on_reply(reply); });
+  world_.set_client_reply_handler(
+      [this](World&, const node::ClientReply& reply) { on_reply(reply); });
 }
 
 std::vector<std::string> Clients::keys() const {
@@ -50,8 +55,8 @@ void Clients::start_workload(const WorkloadOptions& options) {
                "a workload needs clients, keys and a rate");
   workload_ = options;
   // Each client calls at rate/clients; a call still running when its next turn comes skips it.
-  const Duration period{static_cast<int64_t>(1e9 * static_cast<double>(options.clients) /
-                                             options.rate_per_s)};
+  const Duration period{
+      static_cast<int64_t>(1e9 * static_cast<double>(options.clients) / options.rate_per_s)};
   for (size_t i = 0; i < options.clients; ++i) {
     clients_.push_back(Client{next_process_++, std::nullopt,
                               NodeId(1 + rng_.below(world_.node_count())), false, false});
@@ -121,7 +126,8 @@ void Clients::begin(size_t client, OpKind kind, std::string key, std::optional<s
   c.op = history.ops.size() - 1;
   if (!c.is_probe) ++stats_.ops;
   const uint64_t op_id = *c.op;
-  world_.schedule(world_.now() + timeout_, [this, client, op_id](World&) { on_timeout(client, op_id); });
+  world_.schedule(world_.now() + timeout_,
+                  [this, client, op_id](World&) { on_timeout(client, op_id); });
   send(client);
 }
 
@@ -164,9 +170,15 @@ void Clients::on_reply(const node::ClientReply& reply) {
       c.target = reply.leader_hint != kNoNode && reply.leader_hint != c.target
                      ? reply.leader_hint
                      : next_node(c.target);
-      world_.schedule(world_.now() + kRedirectBackoff, [this, client, request = reply.request](World&) {
-        if (clients_[client].op == request) send(client);
-      });
+      world_.schedule(world_.now() + kRedirectBackoff,
+                      [this, client, request = reply.request](World&) {
+                        if (clients_[client].op == request) send(client);
+                      });
+      break;
+    case node::ReplyStatus::kUnknown:
+      // The node lost its leadership with the call in flight: it may still take effect, exactly
+      // as after a timeout, but the client learns it now and moves on to the leader it names.
+      give_up(client, reply.leader_hint != kNoNode ? reply.leader_hint : next_node(c.target));
       break;
   }
 }
@@ -202,11 +214,16 @@ void Clients::complete(size_t client, OpOutcome outcome, std::optional<std::stri
 void Clients::on_timeout(size_t client, uint64_t op_id) {
   Client& c = clients_[client];
   if (!c.op || *c.op != op_id) return;
-  Operation& op = history_of(c).ops[op_id];
+  give_up(client, next_node(c.target));  // silence: that node may be down, try the next one
+}
+
+void Clients::give_up(size_t client, NodeId next_target) {
+  Client& c = clients_[client];
+  Operation& op = history_of(c).ops[*c.op];
   op.outcome = OpOutcome::kInfo;
   op.completed = world_.now();  // when the client gave up (the op itself never completes)
   c.op.reset();
-  c.target = next_node(c.target);  // silence: that node may be down, try the next one
+  c.target = next_target;
   if (c.is_probe) {
     begin(client, OpKind::kPut, kProbeKey, "p" + std::to_string(probe_sequence_++), std::nullopt);
     return;

@@ -87,6 +87,9 @@ class Clients {
   void on_reply(const node::ClientReply& reply);
   void complete(size_t client, OpOutcome outcome, std::optional<std::string> read_value);
   void on_timeout(size_t client, uint64_t op);
+  // The call's outcome is unknown (`info`): the process retires and the client, under a fresh
+  // process id, sends its next call to `next_target`.
+  void give_up(size_t client, NodeId next_target);
   NodeId next_node(NodeId after);
   OpKind pick_kind();
 

@@ -28,7 +28,33 @@ void Node::on_client_request(const ClientRequest& request) {
                                                                    : ReplyStatus::kRejected);
     return;
   }
+  drop_pending_from(*index);
   pending_.emplace(*index, Pending{request.client, request.request, raft_.term()});
+}
+
+void Node::drop_pending_from(LogIndex index) {
+  for (auto it = pending_.lower_bound(index); it != pending_.end(); it = pending_.erase(it)) {
+    GRAPE_MARK("node.pending_overwritten");
+    reply(it->second.client, it->second.request, ReplyStatus::kDropped);
+  }
+}
+
+void Node::maybe_abandon_pending() {
+  if (pending_.empty()) return;
+  const bool leading = raft_.role() == raft::Role::kLeader;
+  // Pending requests all carry the term of the leadership that proposed them, or an older one
+  // at or below the commit index (kept for their answer at apply).
+  if (leading && pending_.rbegin()->second.term == raft_.term()) return;
+  const LogIndex committed = raft_.log().committed();
+  for (auto it = pending_.upper_bound(committed); it != pending_.end();) {
+    if (leading && it->second.term == raft_.term()) {
+      ++it;
+      continue;
+    }
+    GRAPE_MARK("node.pending_abandoned_on_step_down");
+    reply(it->second.client, it->second.request, ReplyStatus::kUnknown);
+    it = pending_.erase(it);
+  }
 }
 
 NodeReady Node::take_ready() {
@@ -49,6 +75,9 @@ void Node::advance() {
   for (const raft::Entry& entry : to_apply_) apply(entry);
   to_apply_.clear();
   raft_.advance();
+  // Applying a configuration change may have removed us as leader; advance() may have made us
+  // leader (a counted self-vote) of a newer term.
+  maybe_abandon_pending();
 }
 
 std::optional<kv::Result> Node::apply_command(const raft::Entry& entry) {

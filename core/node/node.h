@@ -13,9 +13,12 @@
 //   }
 //
 // Client requests: a follower answers kRedirect with its leader hint; the leader proposes the
-// command and answers once the entry is applied. Every answer is definite except silence: a
-// request whose node crashes, or whose answer is lost, is never answered (the client times out
-// and must treat the call as indeterminate).
+// command and answers once the entry is applied. Every request that reaches a live node is
+// answered: when it stops leading, requests it proposed beyond its commit index are answered
+// kUnknown at once (their fate rests with the next leader), and those at or below it when it
+// applies them; a request whose index is taken by a newer entry of ours is answered kDropped.
+// Only silence is left to the client's timeout: a request whose node crashes, or whose answer is
+// lost.
 
 #include <cstddef>
 #include <cstdint>
@@ -41,6 +44,8 @@ enum class ReplyStatus : uint8_t {
   kRedirect,  // not the leader; nothing was proposed; retry at `leader_hint` when known
   kRejected,  // refused before proposing (transfer in progress, overloaded); nothing happened
   kDropped,   // proposed, but another entry was committed at its index: it will never apply
+  kUnknown,   // proposed, but this node stopped leading before it committed: it may or may not
+              // apply (through a later leader); the client must treat it as indeterminate
 };
 
 struct ClientReply {
@@ -65,9 +70,14 @@ class Node {
  public:
   Node(const NodeConfig& config, const raft::LogStore& store, Rng rng);
 
-  void tick() { raft_.tick(); }
+  void tick() {
+    raft_.tick();
+    maybe_abandon_pending();
+  }
   [[nodiscard]] Status<raft::StepError> step(const raft::Message& message) {
-    return raft_.step(message);
+    auto status = raft_.step(message);
+    maybe_abandon_pending();
+    return status;
   }
   void on_client_request(const ClientRequest& request);
   // Proposes opaque bytes with no client to answer (tests and benchmarks; clients use requests).
@@ -79,7 +89,10 @@ class Node {
       const raft::ConfChange& change) {
     return raft_.propose_conf_change(change);
   }
-  void campaign() { raft_.campaign(); }
+  void campaign() {
+    raft_.campaign();
+    maybe_abandon_pending();
+  }
   [[nodiscard]] Status<raft::TransferError> transfer_leadership(NodeId to) {
     return raft_.transfer_leadership(to);
   }
@@ -105,6 +118,12 @@ class Node {
   std::optional<kv::Result> apply_command(const raft::Entry& entry);
   void apply_conf_change(const raft::Entry& entry);
   void reply(uint64_t client, uint64_t request, ReplyStatus status, kv::Result result = {});
+  // Once this node no longer leads the term its pending requests were proposed in, answers
+  // kUnknown for every one past the commit index; those at or below it are answered when applied.
+  void maybe_abandon_pending();
+  // A new proposal at `index`: requests pending at or past it were proposed in an older term and
+  // their entries were overwritten (a committed entry never is), so they are answered kDropped.
+  void drop_pending_from(LogIndex index);
 
   const NodeConfig config_;
   raft::Raft raft_;
