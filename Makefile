@@ -5,7 +5,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Unix Makefiles")
 
-.PHONY: all deps configure build demo test test-sanitize bench format clean
+.PHONY: all deps configure build demo test test-sanitize mutants bench format clean
 
 all: build
 
@@ -35,6 +35,14 @@ test-sanitize: deps
 	cmake --build $(ASAN_DIR) -j $(JOBS) --target grape_unit_tests grape_property_tests
 	ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS) -L 'unit|property'
 
+# Planted bugs (tests/mutants/*.patch), each built in a scratch copy and run through the
+# simulator alone; exits 0 only if every one is caught. `make mutants MUTANTS="01 07"` runs some;
+# MUTANT_ARGS passes options (tests/mutants/run.sh --help gives the budget).
+MUTANTS ?=
+MUTANT_ARGS ?=
+mutants: deps
+	tests/mutants/run.sh --build-jobs $(JOBS) $(MUTANT_ARGS) $(MUTANTS)
+
 bench: build
 	$(BUILD_DIR)/bench/grape_bench
 
@@ -42,4 +50,4 @@ format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-mutants
