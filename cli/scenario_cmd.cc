@@ -92,6 +92,7 @@ json result_json(const sim::Scenario& scenario, const std::string& file, uint64_
                 {"ok", s.ok},
                 {"failed", s.failed},
                 {"indeterminate", s.indeterminate}}},
+              {"chaos", r.chaos},
               {"trace_hash", hex(r.trace_hash)}};
 }
 
@@ -103,6 +104,7 @@ void print_result_text(const sim::Scenario& scenario, const std::string& file, u
   std::cout << "  simulated " << s.sim_ms << " ms in " << wall_ms << " ms; " << s.events
             << " events, " << s.messages << " messages\n";
   std::cout << "  elections " << s.elections << ", highest term " << s.max_term << "\n";
+  std::cout << "  chaos: " << r.chaos << "\n";
   std::cout << "  client calls " << s.client_ops << ": " << s.ok << " ok, " << s.failed
             << " failed, " << s.indeterminate << " indeterminate; " << s.committed
             << " writes acknowledged\n";

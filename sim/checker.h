@@ -49,6 +49,11 @@ class SafetyChecker {
   // `node` restarted with an empty state machine: it applies again from the start.
   void on_restart(NodeId node);
 
+  // A violation found outside the checker (the world's resource limits): it ends the run alike.
+  void add_violation(const char* property, NodeId node, std::string detail) {
+    report(property, node, std::move(detail));
+  }
+
   bool ok() const { return violations_.empty(); }
   const std::vector<Violation>& violations() const { return violations_; }
   // The highest index known committed (applied somewhere).
@@ -61,7 +66,7 @@ class SafetyChecker {
     std::vector<uint64_t> prefix_digest;  // [i] = digest of entries 1..i+1
     std::vector<Term> terms;              // [i] = term of entry i+1
     LogIndex applied;
-    Term leader_term;                     // the term in which it last persisted as leader
+    Term leader_term;  // the term in which it last persisted as leader
   };
   struct AppliedEntry {
     Term term;
@@ -85,8 +90,7 @@ class SafetyChecker {
 };
 
 template <class TermAt>
-void SafetyChecker::on_leader_elected(NodeId node, Term term, LogIndex last_index,
-                                      TermAt term_at) {
+void SafetyChecker::on_leader_elected(NodeId node, Term term, LogIndex last_index, TermAt term_at) {
   auto [it, inserted] = leaders_.emplace(term, node);
   if (!inserted && it->second != node) {
     report("election_safety", node,

@@ -21,6 +21,7 @@ namespace grape::sim {
 
 struct RunOptions {
   bool record_events = false;  // keep every trace event (for --trace and --report)
+  bool chaos = true;           // vary the knobs per seed (sim/chaos.h); off: nominal knobs
 };
 
 struct RunStats {
@@ -44,6 +45,7 @@ struct RunResult {
   History history;
   std::vector<TraceEvent> events;  // with RunOptions::record_events
   VirtualTime end;
+  std::string chaos;  // sim/chaos.h describe(): the knobs this seed ran with
 };
 
 // What the simulator cannot run yet, or nullopt: sharded clusters (and with them `rebalance`,
