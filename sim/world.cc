@@ -74,6 +74,8 @@ World::World(const WorldOptions& options)
     n->id = NodeId(i);
     nodes_.push_back(std::move(n));
   }
+  // Every node is a voter of the initial configuration; membership changes turn this off.
+  checker_.set_fixed_voters(options.nodes);
   for (auto& n : nodes_) boot(*n);
 }
 
@@ -162,6 +164,11 @@ bool World::step() {
   if (queue_.size() > options_.events_queued_max) {
     halt_on_resource_limit(std::to_string(queue_.size()) + " events queued (limit " +
                            std::to_string(options_.events_queued_max) + ")");
+    return false;
+  }
+  if (in_flight_.size() > options_.messages_in_flight_max) {
+    halt_on_resource_limit(std::to_string(in_flight_.size()) + " messages in flight (limit " +
+                           std::to_string(options_.messages_in_flight_max) + ")");
     return false;
   }
   if (stats_.events >= options_.events_max) {
@@ -369,7 +376,12 @@ void World::finish_persist(SimNode& n) {
     GRAPE_ASSERT(n.store.set_hard_state(*ready.raft.hard_state).is_ok(), "memory store failed");
   }
   checker_.on_persist(n.id, ready.raft.entries_to_persist,
-                      r.role() == raft::Role::kLeader ? r.term() : Term(0));
+                      r.role() == raft::Role::kLeader ? r.term() : Term(0), r.term());
+  if (n.store.last_index().value > options_.log_entries_max) {
+    halt_on_resource_limit("n" + std::to_string(n.id.value) + " holds " +
+                           std::to_string(n.store.last_index().value) + " log entries (limit " +
+                           std::to_string(options_.log_entries_max) + ")");
+  }
   if (maybe_kill(n, KillPoint::kAfterSync)) return;
   send_all(n, ready.raft.messages_after_persist);
   if (maybe_kill(n, KillPoint::kAfterSend)) return;
@@ -687,6 +699,7 @@ Expected<LogIndex, raft::ProposeError> World::propose(NodeId id, Bytes command) 
 }
 
 NodeId World::add_node() {
+  checker_.set_fixed_voters(0);
   auto n = std::make_unique<SimNode>();
   n->id = NodeId(nodes_.size() + 1);
   network_.add_node();
@@ -708,6 +721,7 @@ Expected<LogIndex, raft::ProposeError> World::propose_conf_change(NodeId id,
                                                                   const raft::ConfChange& change) {
   SimNode& n = node(id);
   if (!n.node) return Unexpected(raft::ProposeError{raft::ProposeErrorCode::kNotLeader, kNoNode});
+  checker_.set_fixed_voters(0);  // copies on learners or removed nodes would count otherwise
   auto result = n.node->propose_conf_change(change);
   drain(n);
   return result;

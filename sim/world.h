@@ -65,8 +65,10 @@ struct WorldOptions {
   NetworkChaos network_chaos;  // rare long delays and late replays (sim/network.h)
   // Resource limits: past any of them the run halts with a `resource_limit` violation instead of
   // exhausting memory or time whatever the core does.
-  size_t events_queued_max = 4'000'000;
-  uint64_t events_max = 200'000'000;
+  size_t events_queued_max = 2'000'000;       // ~32 bytes each
+  size_t messages_in_flight_max = 200'000;    // a message carries up to a batch of entries
+  uint64_t log_entries_max = 2'000'000;       // per node (the checker keeps a digest of each)
+  uint64_t events_max = 200'000'000;          // about a minute of one core
 };
 
 struct WorldStats {
