@@ -36,16 +36,18 @@ class FormatOption {
 
 int main(int argc, char** argv) {
   using namespace grape::cli;
-  CLI::App app{"grape: the distributed layer of the Grape vector database (Raft, sharding, "
-               "deterministic simulation)",
-               "grape"};
+  CLI::App app{
+      "grape: the distributed layer of the Grape vector database (Raft, sharding, "
+      "deterministic simulation)",
+      "grape"};
   app.set_version_flag("--version", std::string("grape ") + grape::kVersion);
   app.require_subcommand(1);
 
   uint64_t demo_seed = 1;
   CLI::App* demo = app.add_subcommand(
-      "demo", "Run a simulated 5-node cluster through a leader crash and a partition, and tell "
-              "what happens");
+      "demo",
+      "Run a simulated 5-node cluster through a leader crash and a partition, and tell "
+      "what happens");
   demo->add_option("--seed", demo_seed, "Seed of the simulated run (same seed, same run)")
       ->capture_default_str();
 

@@ -63,10 +63,11 @@ uint64_t seed_for(const sim::Scenario& scenario, std::optional<uint64_t> seed) {
 }
 
 json violation_json(const sim::Violation& v) {
-  return json{{"property", v.property},
-              {"at_ms", v.at.ms()},
-              {"node", v.node == kNoNode ? json(nullptr) : json("n" + std::to_string(v.node.value))},
-              {"detail", v.detail}};
+  return json{
+      {"property", v.property},
+      {"at_ms", v.at.ms()},
+      {"node", v.node == kNoNode ? json(nullptr) : json("n" + std::to_string(v.node.value))},
+      {"detail", v.detail}};
 }
 
 json result_json(const sim::Scenario& scenario, const std::string& file, uint64_t seed,
@@ -98,8 +99,8 @@ json result_json(const sim::Scenario& scenario, const std::string& file, uint64_
 void print_result_text(const sim::Scenario& scenario, const std::string& file, uint64_t seed,
                        const sim::RunResult& r, int64_t wall_ms) {
   const sim::RunStats& s = r.stats;
-  std::cout << scenario.name << " (" << file << ", seed " << seed << "): "
-            << (r.passed ? "PASS" : "FAIL") << "\n";
+  std::cout << scenario.name << " (" << file << ", seed " << seed
+            << "): " << (r.passed ? "PASS" : "FAIL") << "\n";
   std::cout << "  simulated " << s.sim_ms << " ms in " << wall_ms << " ms; " << s.events
             << " events, " << s.messages << " messages\n";
   std::cout << "  elections " << s.elections << ", highest term " << s.max_term << "\n";
@@ -139,16 +140,21 @@ std::string history_jsonl(const sim::History& history) {
   };
   std::vector<Line> lines;
   for (const sim::Operation& op : history.ops) {
-    json invoke{{"process", op.process}, {"type", "invoke"}, {"f", sim::to_string(op.kind)},
-                {"key", op.key}, {"time_ns", op.invoked.ns}};
-    if (op.kind == sim::OpKind::kPut || op.kind == sim::OpKind::kCas) invoke["value"] = op_value(op.value);
+    json invoke{{"process", op.process},
+                {"type", "invoke"},
+                {"f", sim::to_string(op.kind)},
+                {"key", op.key},
+                {"time_ns", op.invoked.ns}};
+    if (op.kind == sim::OpKind::kPut || op.kind == sim::OpKind::kCas)
+      invoke["value"] = op_value(op.value);
     if (op.kind == sim::OpKind::kCas) invoke["expected"] = op_value(op.expected);
     lines.push_back({op.invoked.ns, op.id * 2, invoke});
     json done = invoke;
-    done["type"] = sim::to_string(op.outcome == sim::OpOutcome::kPending ? sim::OpOutcome::kInfo
-                                                                         : op.outcome);
+    done["type"] =
+        sim::to_string(op.outcome == sim::OpOutcome::kPending ? sim::OpOutcome::kInfo : op.outcome);
     done["time_ns"] = op.completed.ns;
-    if (op.kind == sim::OpKind::kGet && op.outcome == sim::OpOutcome::kOk) done["value"] = op_value(op.value);
+    if (op.kind == sim::OpKind::kGet && op.outcome == sim::OpOutcome::kOk)
+      done["value"] = op_value(op.value);
     lines.push_back({op.completed.ns, op.id * 2 + 1, done});
   }
   std::stable_sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) {
@@ -161,21 +167,36 @@ std::string history_jsonl(const sim::History& history) {
 
 std::string_view trace_kind_name(sim::TraceKind kind) {
   switch (kind) {
-    case sim::TraceKind::kRoleChange: return "role";
-    case sim::TraceKind::kCrash: return "crash";
-    case sim::TraceKind::kRestart: return "restart";
-    case sim::TraceKind::kPause: return "pause";
-    case sim::TraceKind::kResume: return "resume";
-    case sim::TraceKind::kPartition: return "partition";
-    case sim::TraceKind::kCut: return "cut";
-    case sim::TraceKind::kHeal: return "heal";
-    case sim::TraceKind::kLinkChange: return "link";
-    case sim::TraceKind::kDiskFault: return "disk";
-    case sim::TraceKind::kDrift: return "drift";
-    case sim::TraceKind::kCommit: return "commit";
-    case sim::TraceKind::kNoOp: return "noop";
-    case sim::TraceKind::kViolation: return "violation";
-    case sim::TraceKind::kNote: return "note";
+    case sim::TraceKind::kRoleChange:
+      return "role";
+    case sim::TraceKind::kCrash:
+      return "crash";
+    case sim::TraceKind::kRestart:
+      return "restart";
+    case sim::TraceKind::kPause:
+      return "pause";
+    case sim::TraceKind::kResume:
+      return "resume";
+    case sim::TraceKind::kPartition:
+      return "partition";
+    case sim::TraceKind::kCut:
+      return "cut";
+    case sim::TraceKind::kHeal:
+      return "heal";
+    case sim::TraceKind::kLinkChange:
+      return "link";
+    case sim::TraceKind::kDiskFault:
+      return "disk";
+    case sim::TraceKind::kDrift:
+      return "drift";
+    case sim::TraceKind::kCommit:
+      return "commit";
+    case sim::TraceKind::kNoOp:
+      return "noop";
+    case sim::TraceKind::kViolation:
+      return "violation";
+    case sim::TraceKind::kNote:
+      return "note";
   }
   return "unknown";
 }
@@ -326,7 +347,8 @@ int scenario_sweep(const SweepArgs& args) {
   std::sort(failures.begin(), failures.end(),
             [](const Failure& a, const Failure& b) { return a.task < b.task; });
 
-  const double events_per_s = wall_ms > 0 ? static_cast<double>(events) * 1000.0 / static_cast<double>(wall_ms) : 0;
+  const double events_per_s =
+      wall_ms > 0 ? static_cast<double>(events) * 1000.0 / static_cast<double>(wall_ms) : 0;
   if (args.format == Format::kJson) {
     json list = json::array();
     for (const Failure& f : failures) {
@@ -346,15 +368,17 @@ int scenario_sweep(const SweepArgs& args) {
                      .dump()
               << "\n";
   } else {
-    std::cout << "sweep: " << scenarios.size() << " scenarios x " << args.seeds << " seeds = "
-              << tasks.size() << " runs, " << failures.size() << " failed, " << wall_ms << " ms ("
-              << static_cast<uint64_t>(events_per_s) << " simulated events/s)\n";
+    std::cout << "sweep: " << scenarios.size() << " scenarios x " << args.seeds
+              << " seeds = " << tasks.size() << " runs, " << failures.size() << " failed, "
+              << wall_ms << " ms (" << static_cast<uint64_t>(events_per_s)
+              << " simulated events/s)\n";
     for (const Failure& f : failures) {
       const Task& task = tasks[f.task];
       std::cout << "  FAIL " << std::left << std::setw(28) << scenarios[task.scenario].name
                 << " seed " << std::setw(6) << task.seed << " " << f.violation.property << ": "
-                << f.violation.detail << "\n       replay: "
-                << replay_command((*files)[task.scenario], task.seed) << "\n";
+                << f.violation.detail
+                << "\n       replay: " << replay_command((*files)[task.scenario], task.seed)
+                << "\n";
     }
   }
   return failures.empty() ? kExitOk : kExitFailed;
@@ -368,8 +392,8 @@ int scenario_replay(const std::string& file, std::optional<uint64_t> seed, Forma
   const sim::RunResult first = sim::run_scenario(*scenario, s);
   const int64_t wall_ms = elapsed_ms(start);
   const sim::RunResult second = sim::run_scenario(*scenario, s);
-  const bool identical = first.trace_hash == second.trace_hash &&
-                         first.stats.events == second.stats.events;
+  const bool identical =
+      first.trace_hash == second.trace_hash && first.stats.events == second.stats.events;
   if (format == Format::kJson) {
     json out = result_json(*scenario, file, s, first, wall_ms);
     out["replayed_trace_hash"] = hex(second.trace_hash);
@@ -405,8 +429,8 @@ int scenario_shrink(const std::string& file, std::optional<uint64_t> seed,
     return kExitFailed;
   }
   if (!write_file(output, sim::to_yaml(result->minimal))) return kExitBadInput;
-  std::cout << "shrunk " << file << " (seed " << s << ", " << result->property << "): "
-            << result->faults_before << " -> " << result->faults_after << " faults in "
+  std::cout << "shrunk " << file << " (seed " << s << ", " << result->property
+            << "): " << result->faults_before << " -> " << result->faults_after << " faults in "
             << result->runs << " runs\n"
             << "  written to " << output << "; replay: " << replay_command(output, s) << "\n";
   return kExitOk;

@@ -23,8 +23,8 @@ enum class OpKind : uint8_t { kPut, kGet, kDelete, kCas };
 enum class OpOutcome : uint8_t { kPending, kOk, kFail, kInfo };
 
 struct Operation {
-  uint64_t id = 0;        // unique in the history, in invocation order
-  uint64_t process = 0;   // the client that issued it (one op at a time per process)
+  uint64_t id = 0;       // unique in the history, in invocation order
+  uint64_t process = 0;  // the client that issued it (one op at a time per process)
   OpKind kind = OpKind::kPut;
   std::string key;
   std::optional<std::string> value;     // put/cas: the value written; get (ok): the value read

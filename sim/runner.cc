@@ -36,7 +36,8 @@ WorldOptions world_options(const Scenario& s, uint64_t seed) {
   o.disk_sync_min = s.disk.sync_latency.min;
   o.disk_sync_max = s.disk.sync_latency.max;
   // A tick fine enough for the timeouts: at most 10 ms, and a tenth of the heartbeat.
-  o.tick = std::min(milliseconds(10), Duration{std::max<int64_t>(1'000'000, s.cluster.heartbeat.ns / 5)});
+  o.tick = std::min(milliseconds(10),
+                    Duration{std::max<int64_t>(1'000'000, s.cluster.heartbeat.ns / 5)});
   return o;
 }
 
@@ -44,11 +45,11 @@ WorldOptions world_options(const Scenario& s, uint64_t seed) {
 MessageKinds to_kinds(const MessageSet& set) {
   if (set.is_all()) return kAllMessageKinds;
   static constexpr std::pair<MessageKind, int> kMap[] = {
-      {MessageKind::kAppend, 0},         {MessageKind::kAppendResponse, 1},
-      {MessageKind::kVote, 2},           {MessageKind::kVoteResponse, 3},
-      {MessageKind::kPreVote, 4},        {MessageKind::kPreVoteResponse, 5},
-      {MessageKind::kHeartbeat, 6},      {MessageKind::kHeartbeatResponse, 7},
-      {MessageKind::kTimeoutNow, 8},     {MessageKind::kSnapshot, kSnapshotKindBit},
+      {MessageKind::kAppend, 0},     {MessageKind::kAppendResponse, 1},
+      {MessageKind::kVote, 2},       {MessageKind::kVoteResponse, 3},
+      {MessageKind::kPreVote, 4},    {MessageKind::kPreVoteResponse, 5},
+      {MessageKind::kHeartbeat, 6},  {MessageKind::kHeartbeatResponse, 7},
+      {MessageKind::kTimeoutNow, 8}, {MessageKind::kSnapshot, kSnapshotKindBit},
   };
   MessageKinds kinds = 0;
   for (const auto& [kind, bit] : kMap) {
@@ -188,8 +189,8 @@ class FaultPlayer {
     auto sides = resolve_sets({&f.from, &f.to});
     if (sides[0].empty() || sides[1].empty()) return no_op("cut", "a side resolved to no node");
     world_.network().cut(sides[0], sides[1], to_kinds(f.messages));
-    world_.note(TraceKind::kCut, kNoNode, describe(sides[0]) + " -> " + describe(sides[1]) +
-                                              messages_note(f.messages));
+    world_.note(TraceKind::kCut, kNoNode,
+                describe(sides[0]) + " -> " + describe(sides[1]) + messages_note(f.messages));
   }
 
   void apply(const HealFault&) {
@@ -267,7 +268,8 @@ class FaultPlayer {
           break;
         case DiskFaultKind::kLoseUnsynced:
           // The simulated disk always loses unsynced writes at a crash: nothing more to arm.
-          world_.note(TraceKind::kDiskFault, id, "lose_unsynced: unsynced writes are lost at the next crash");
+          world_.note(TraceKind::kDiskFault, id,
+                      "lose_unsynced: unsynced writes are lost at the next crash");
           break;
         case DiskFaultKind::kFull:
         case DiskFaultKind::kEio:
@@ -296,7 +298,8 @@ class FaultPlayer {
     if (!world_.transfer_leadership(*leader, targets.front()).is_ok()) {
       return no_op("transfer_leader", "the leader refused");
     }
-    world_.note(TraceKind::kNote, *leader, "transfer leadership to n" + std::to_string(targets.front().value));
+    world_.note(TraceKind::kNote, *leader,
+                "transfer leadership to n" + std::to_string(targets.front().value));
   }
 
   void apply(const PutFault& f) { clients_.call(OpKind::kPut, f.key, f.value); }
@@ -357,8 +360,8 @@ void check_expectations(const Scenario& s, World& world, const Clients& clients,
   };
   if (e.min_committed && clients.stats().writes_acknowledged < *e.min_committed) {
     fail("min_committed", kNoNode,
-         std::to_string(clients.stats().writes_acknowledged) + " writes acknowledged, expected at least " +
-             std::to_string(*e.min_committed));
+         std::to_string(clients.stats().writes_acknowledged) +
+             " writes acknowledged, expected at least " + std::to_string(*e.min_committed));
   }
   if (e.max_term && world.stats().max_term.value > *e.max_term) {
     fail("max_term", kNoNode,
@@ -378,8 +381,8 @@ void check_expectations(const Scenario& s, World& world, const Clients& clients,
 
 // Heals everything, restarts every node that can start, and waits for a write to commit after
 // that; then every committed write is applied at the leader, whose state is the final state.
-std::optional<FinalState> settle_and_read(
-    World& world, Clients& clients, const std::vector<std::string>& keys) {
+std::optional<FinalState> settle_and_read(World& world, Clients& clients,
+                                          const std::vector<std::string>& keys) {
   world.heal_all();
   for (NodeId id : world.node_ids()) {
     if (!world.is_up(id)) world.restart(id);
@@ -457,13 +460,16 @@ std::vector<FaultStep> materialize_faults(const Scenario& scenario, uint64_t see
       const NemesisKind kind = n.kinds[rng.below(n.kinds.size())];
       switch (kind) {
         case NemesisKind::kPartition:
-          faults.push_back({t, PartitionFault{{{NodeSelector::of(rng.chance(0.5) ? SelectorKind::kLeader
-                                                                              : SelectorKind::kRandomMinority)},
-                                              {NodeSelector::of(SelectorKind::kOthers)}}}});
+          faults.push_back(
+              {t,
+               PartitionFault{{{NodeSelector::of(rng.chance(0.5) ? SelectorKind::kLeader
+                                                                 : SelectorKind::kRandomMinority)},
+                               {NodeSelector::of(SelectorKind::kOthers)}}}});
           faults.push_back({t + length, HealFault{}});
           break;
         case NemesisKind::kCut:
-          faults.push_back({t, CutFault{{random_node()}, {NodeSelector::of(SelectorKind::kOthers)}, {}}});
+          faults.push_back(
+              {t, CutFault{{random_node()}, {NodeSelector::of(SelectorKind::kOthers)}, {}}});
           faults.push_back({t + length, HealFault{}});
           break;
         case NemesisKind::kCrash:
@@ -475,16 +481,23 @@ std::vector<FaultStep> materialize_faults(const Scenario& scenario, uint64_t see
           faults.push_back({t, PauseFault{{random_node()}, length}});
           break;
         case NemesisKind::kLatency:
-          faults.push_back({t, LatencyFault{{NodeSelector::of(SelectorKind::kAll)}, {random_node()},
-                                            {milliseconds(50), milliseconds(250)}, length, {}}});
+          faults.push_back({t, LatencyFault{{NodeSelector::of(SelectorKind::kAll)},
+                                            {random_node()},
+                                            {milliseconds(50), milliseconds(250)},
+                                            length,
+                                            {}}});
           break;
         case NemesisKind::kDrop:
-          faults.push_back({t, DropFault{{NodeSelector::of(SelectorKind::kAll)}, {random_node()},
-                                         0.5, length, {}}});
+          faults.push_back(
+              {t, DropFault{
+                      {NodeSelector::of(SelectorKind::kAll)}, {random_node()}, 0.5, length, {}}});
           break;
         case NemesisKind::kDuplicate:
           faults.push_back({t, DuplicateFault{{NodeSelector::of(SelectorKind::kAll)},
-                                              {NodeSelector::of(SelectorKind::kAll)}, 0.3, length, {}}});
+                                              {NodeSelector::of(SelectorKind::kAll)},
+                                              0.3,
+                                              length,
+                                              {}}});
           break;
         case NemesisKind::kDisk:
           faults.push_back({t, DiskFault{{random_node()}, DiskFaultKind::kFull, length}});
@@ -529,7 +542,8 @@ RunResult run_scenario(const Scenario& scenario, uint64_t seed, const RunOptions
     workload.get = w->mix.get;
     workload.cas = w->mix.cas;
     workload.del = w->mix.del;
-    workload.rate_per_s = static_cast<double>(w->rate.count) * 1e9 / static_cast<double>(w->rate.per.ns);
+    workload.rate_per_s =
+        static_cast<double>(w->rate.count) * 1e9 / static_cast<double>(w->rate.per.ns);
     workload.from = at_time(w->from);
     workload.until = at_time(w->until.value_or(scenario.run_until));
     clients.start_workload(workload);
@@ -548,11 +562,11 @@ RunResult run_scenario(const Scenario& scenario, uint64_t seed, const RunOptions
     }
     const auto committed = clients.probe_committed_at();
     if (!committed || *committed > deadline) {
-      result.violations.push_back(
-          Violation{"liveness", deadline, kNoNode,
-                    "no write committed within " + std::to_string(scenario.expect.recovers_within->ms()) +
-                        "ms of the last heal at " + std::to_string(healed.ms()) + "ms" +
-                        (committed ? " (it took until " + std::to_string(committed->ms()) + "ms)" : "")});
+      result.violations.push_back(Violation{
+          "liveness", deadline, kNoNode,
+          "no write committed within " + std::to_string(scenario.expect.recovers_within->ms()) +
+              "ms of the last heal at " + std::to_string(healed.ms()) + "ms" +
+              (committed ? " (it took until " + std::to_string(committed->ms()) + "ms)" : "")});
     }
   }
   clients.finish();

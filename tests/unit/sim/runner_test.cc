@@ -62,7 +62,7 @@ TEST(ScenarioRunner, UnreachableMinCommittedFails) {
 
 TEST(ScenarioRunner, MaxTermAndLeaderAtEndAreChecked) {
   Scenario scenario = parse(kLeaderCrash);
-  scenario.expect.max_term = 1;           // the crash forces a second term
+  scenario.expect.max_term = 1;                // the crash forces a second term
   scenario.expect.leader_at_end = NodeId(42);  // no such leader
   const RunResult result = run_scenario(scenario, 1);
   EXPECT_TRUE(violated(result, "max_term"));
