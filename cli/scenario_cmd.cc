@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/progress.h"
+#include "sim/history_io.h"
 #include "sim/report.h"
 #include "sim/runner.h"
 #include "sim/scenario.h"
@@ -127,44 +128,6 @@ bool write_file(const std::string& path, const std::string& text) {
   return true;
 }
 
-json op_value(const std::optional<std::string>& value) {
-  return value ? json(*value) : json(nullptr);
-}
-
-// The contract's history: an `invoke` line and a completion line per call, in time order.
-std::string history_jsonl(const sim::History& history) {
-  struct Line {
-    int64_t time_ns;
-    uint64_t order;  // invocations before completions at the same instant, then by op
-    json value;
-  };
-  std::vector<Line> lines;
-  for (const sim::Operation& op : history.ops) {
-    json invoke{{"process", op.process},
-                {"type", "invoke"},
-                {"f", sim::to_string(op.kind)},
-                {"key", op.key},
-                {"time_ns", op.invoked.ns}};
-    if (op.kind == sim::OpKind::kPut || op.kind == sim::OpKind::kCas)
-      invoke["value"] = op_value(op.value);
-    if (op.kind == sim::OpKind::kCas) invoke["expected"] = op_value(op.expected);
-    lines.push_back({op.invoked.ns, op.id * 2, invoke});
-    json done = invoke;
-    done["type"] =
-        sim::to_string(op.outcome == sim::OpOutcome::kPending ? sim::OpOutcome::kInfo : op.outcome);
-    done["time_ns"] = op.completed.ns;
-    if (op.kind == sim::OpKind::kGet && op.outcome == sim::OpOutcome::kOk)
-      done["value"] = op_value(op.value);
-    lines.push_back({op.completed.ns, op.id * 2 + 1, done});
-  }
-  std::stable_sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) {
-    return a.time_ns != b.time_ns ? a.time_ns < b.time_ns : a.order < b.order;
-  });
-  std::string out;
-  for (const Line& line : lines) out += line.value.dump() + "\n";
-  return out;
-}
-
 std::string_view trace_kind_name(sim::TraceKind kind) {
   switch (kind) {
     case sim::TraceKind::kRoleChange:
@@ -276,7 +239,7 @@ int scenario_run(const RunArgs& args) {
   const sim::RunResult result = sim::run_scenario(*scenario, seed, options);
   const int64_t wall_ms = elapsed_ms(start);
 
-  if (!args.history_file.empty() && !write_file(args.history_file, history_jsonl(result.history))) {
+  if (!args.history_file.empty() && !write_file(args.history_file, sim::to_jsonl(result.history))) {
     return kExitBadInput;
   }
   if (!args.trace_file.empty() && !write_file(args.trace_file, trace_jsonl(result))) {
