@@ -32,10 +32,14 @@ struct Operation {
   VirtualTime invoked;
   VirtualTime completed;  // kOk, kFail: the answer; kInfo: when the client gave up waiting
   OpOutcome outcome = OpOutcome::kPending;
+
+  bool operator==(const Operation&) const = default;
 };
 
 struct History {
   std::vector<Operation> ops;  // indexed by id
+
+  bool operator==(const History&) const = default;
 };
 
 std::string_view to_string(OpKind kind);
