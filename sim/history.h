@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sim/time.h"
@@ -44,5 +45,10 @@ struct History {
 
 std::string_view to_string(OpKind kind);
 std::string_view to_string(OpOutcome outcome);
+
+// For people: `"v1"` (quoted, cut after 40 bytes) or `absent`.
+std::string describe_value(const std::optional<std::string>& value);
+// For people: `process 3 cas "a" -> "b" [1.0ms .. 2.5ms, fail]` (the key is not named).
+std::string describe(const Operation& op);
 
 }  // namespace grape::sim

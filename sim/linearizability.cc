@@ -53,40 +53,6 @@ std::optional<ValueId> apply(const SearchOp& op, ValueId current) {
   return std::nullopt;
 }
 
-std::string quote(const std::optional<std::string>& value) {
-  if (!value) return "absent";
-  constexpr size_t kShownMax = 40;
-  if (value->size() <= kShownMax) return "\"" + *value + "\"";
-  return "\"" + value->substr(0, kShownMax) + "...\"";
-}
-
-// "process 3 cas "a" -> "b" [1.0ms .. 2.5ms, fail]"
-std::string describe(const Operation& op) {
-  std::ostringstream out;
-  out << "process " << op.process << " " << to_string(op.kind);
-  switch (op.kind) {
-    case OpKind::kPut:
-      out << " " << quote(op.value);
-      break;
-    case OpKind::kGet:
-      if (op.outcome == OpOutcome::kOk) out << " -> " << quote(op.value);
-      break;
-    case OpKind::kDelete:
-      break;
-    case OpKind::kCas:
-      out << " " << quote(op.expected) << " -> " << quote(op.value);
-      break;
-  }
-  out << " [" << op.invoked << " .. ";
-  if (op.outcome == OpOutcome::kOk || op.outcome == OpOutcome::kFail) {
-    out << op.completed;
-  } else {
-    out << "?";
-  }
-  out << ", " << to_string(op.outcome) << "]";
-  return out.str();
-}
-
 // Interns one key's values: 0 is absent; ids are exact (equal ids <=> equal strings).
 class ValueInterner {
  public:
@@ -515,16 +481,17 @@ std::string KeySearch::explain() const {
     case Effect::kWrite:
       break;
     case Effect::kCas:
-      out << " (an ok cas must see " << quote(source.expected) << ")";
+      out << " (an ok cas must see " << describe_value(source.expected) << ")";
       break;
     case Effect::kReadNotEqual:
-      out << " (a failed cas must see a value other than " << quote(source.expected) << ")";
+      out << " (a failed cas must see a value other than " << describe_value(source.expected)
+          << ")";
       break;
   }
   out << "; the orders tried reach it with the register holding ";
   if (deepest_values_.size() > 1) out << "one of ";
   for (size_t i = 0; i < deepest_values_.size(); ++i) {
-    out << (i > 0 ? ", " : "") << quote(*deepest_values_[i]);
+    out << (i > 0 ? ", " : "") << describe_value(*deepest_values_[i]);
   }
   if (deepest_values_capped_) out << " or another";
   if (deepest_recent_.empty()) {
