@@ -6,15 +6,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/common.h"
 #include "cli/scenario_cmd.h"
 #include "core/base/version.h"
 #include "sim/demo.h"
 
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitCheckFailed = 1;
-constexpr int kExitBadInput = 2;
 
 // --format for a command: `text` (a table for people) or `json` (for scripts).
 class FormatOption {
@@ -112,7 +109,7 @@ int main(int argc, char** argv) {
 
   if (demo->parsed()) {
     const grape::sim::DemoResult result = grape::sim::run_demo(std::cout, demo_seed);
-    return result.safe ? kExitOk : kExitCheckFailed;
+    return result.safe ? kExitOk : kExitFailed;
   }
   if (run_cmd->parsed()) {
     run.format = run_format.value();

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-namespace grape::cli {
+#include "cli/common.h"
 
-enum class Format { kText, kJson };
+namespace grape::cli {
 
 struct RunArgs {
   std::string file;
