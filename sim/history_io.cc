@@ -67,7 +67,12 @@ std::string parse_error_reason(const json::parse_error& error) {
   const std::string what = error.what();
   const size_t column = what.find("column ");
   const size_t colon = column == std::string::npos ? column : what.find(": ", column);
-  return colon == std::string::npos ? what : what.substr(colon + 2);
+  std::string reason = colon == std::string::npos ? what : what.substr(colon + 2);
+  // It quotes the bytes last read, raw: keep control bytes of a binary file off the terminal.
+  for (char& c : reason) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return reason;
 }
 
 Expected<json, HistoryReadError> parse_line(std::string_view text, const Where& at) {
@@ -137,6 +142,13 @@ constexpr std::pair<std::string_view, OpKind> kOpKinds[] = {{"put", OpKind::kPut
                                                             {"get", OpKind::kGet},
                                                             {"delete", OpKind::kDelete},
                                                             {"cas", OpKind::kCas}};
+
+std::string_view type_name(LineType type) {
+  for (const auto& [word, choice] : kLineTypes) {
+    if (choice == type) return word;
+  }
+  return "?";
+}
 
 OpOutcome outcome_of(LineType type) {
   switch (type) {
@@ -233,7 +245,7 @@ Status<HistoryReadError> JsonlReader::on_invoke(const json& object, const LineHe
     const Operation& op = history_.ops[busy->second.op];
     return Fail{at.error("process", "process " + std::to_string(header.process) +
                                         " invokes again while its " +
-                                        std::string(to_string(op.kind)) + " of line " +
+                                        std::string(to_string(op.kind)) + " from line " +
                                         std::to_string(busy->second.line) +
                                         " is in flight (one call at a time per process)")};
   }
@@ -281,7 +293,8 @@ Status<HistoryReadError> JsonlReader::on_completion(const json& object, const Li
   const auto flight = in_flight_.find(header.process);
   if (flight == in_flight_.end()) {
     return Fail{
-        at.error("type", "a completion for process " + std::to_string(header.process) +
+        at.error("type", shown_text(type_name(header.type)) + " for process " +
+                             std::to_string(header.process) +
                              ", which has no call in flight (no invoke on an earlier line)")};
   }
   const int invoke_line = flight->second.line;

@@ -514,8 +514,7 @@ std::string KeySearch::explain() const {
 KeyCheck check_key(std::string_view key, const std::vector<const Operation*>& key_ops,
                    const CheckLimits& limits) {
   const std::vector<SearchOp> ops = to_search_ops(key_ops);
-  // Entries of the cache are 32-bit indices.
-  const uint64_t max_states = std::min<uint64_t>(limits.max_states, uint64_t{1} << 31);
+  const uint64_t max_states = std::min(limits.max_states, kCheckStatesMax);
   KeySearch search(ops, max_states);
   KeyCheck check{.key = std::string(key), .ops = ops.size()};
   check.verdict = search.run();
@@ -531,8 +530,8 @@ KeyCheck check_key(std::string_view key, const std::vector<const Operation*>& ke
              << " states explored): " << search.explain();
       break;
     case KeyVerdict::kGaveUp:
-      detail << "was not decided: the search gave up after " << limits.max_states
-             << " states (CheckLimits::max_states) over " << ops.size()
+      detail << "was not decided: the search gave up after " << max_states
+             << " states (the per-key limit, max_states) over " << ops.size()
              << " ops; it may or may not be linearizable";
       break;
   }

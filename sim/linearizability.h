@@ -41,8 +41,13 @@ namespace grape::sim {
 
 struct Violation;  // sim/checker.h
 
+// The most states a key's search can explore, whatever CheckLimits asks: the cache indexes its
+// entries with 32 bits.
+inline constexpr uint64_t kCheckStatesMax = uint64_t{1} << 31;
+
 struct CheckLimits {
-  // Per key: the most (ordered ops, register value) configurations the search may explore.
+  // Per key: the most (ordered ops, register value) configurations the search may explore
+  // (at most kCheckStatesMax).
   uint64_t max_states = 1'000'000;
 };
 
