@@ -1,5 +1,6 @@
 // The `grape` program: parses the command line, calls sim/ or net/, prints. No logic of its own.
-// Exit codes: 0 success, 1 a check or request failed, 2 bad input.
+// Exit codes (cli/common.h): 0 success, 1 a check or request failed, 2 bad input, 3 a check
+// could not decide.
 
 #include <iostream>
 #include <string>
@@ -7,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/common.h"
+#include "cli/history_cmd.h"
 #include "cli/scenario_cmd.h"
 #include "core/base/version.h"
 #include "sim/demo.h"
@@ -28,6 +30,27 @@ class FormatOption {
  private:
   std::string name_ = "text";
 };
+
+// `grape history check`; returns the `check` command, which fills `args` and `format`.
+CLI::App* add_history_commands(CLI::App& app, grape::cli::HistoryCheckArgs& args,
+                               FormatOption& format) {
+  CLI::App* history = app.add_subcommand(
+      "history", "Check client histories: JSON lines in the --history format (docs/scenarios.md)");
+  history->require_subcommand(1);
+  CLI::App* check = history->add_subcommand(
+      "check",
+      "Is the history linearizable? Exit 0 yes, 1 no (naming the key and the operations that "
+      "cannot be ordered), 3 unknown (a search hit --max-states), 2 bad input");
+  check->add_option("file", args.file, "History file (JSON lines, one call event a line)")
+      ->required();
+  format.add_to(check);
+  check
+      ->add_option("--max-states", args.max_states,
+                   "Per key: configurations the search may explore before it gives up")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, grape::sim::kCheckStatesMax));
+  return check;
+}
 
 }  // namespace
 
@@ -94,6 +117,10 @@ int main(int argc, char** argv) {
   shrink_cmd->add_option("-o,--output", shrink_output, "Where to write the minimal scenario")
       ->required();
 
+  grape::cli::HistoryCheckArgs check;
+  FormatOption check_format;
+  CLI::App* check_cmd = add_history_commands(app, check, check_format);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -121,5 +148,9 @@ int main(int argc, char** argv) {
   }
   if (replay_cmd->parsed()) return scenario_replay(replay_file, replay_seed, replay_format.value());
   if (shrink_cmd->parsed()) return scenario_shrink(shrink_file, shrink_seed, shrink_output);
+  if (check_cmd->parsed()) {
+    check.format = check_format.value();
+    return history_check(check);
+  }
   return kExitOk;
 }
