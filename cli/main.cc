@@ -31,6 +31,16 @@ class FormatOption {
   std::string name_ = "text";
 };
 
+// --max-states: the linearizability search's limit per key; past it the verdict is unknown.
+void add_max_states(CLI::App* command, uint64_t& max_states) {
+  command
+      ->add_option("--max-states", max_states,
+                   "Per key: configurations the linearizability search may explore before it "
+                   "gives up (the verdict is then unknown, exit 3)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, grape::sim::kCheckStatesMax));
+}
+
 // `grape history check`; returns the `check` command, which fills `args` and `format`.
 CLI::App* add_history_commands(CLI::App& app, grape::cli::HistoryCheckArgs& args,
                                FormatOption& format) {
@@ -44,11 +54,7 @@ CLI::App* add_history_commands(CLI::App& app, grape::cli::HistoryCheckArgs& args
   check->add_option("file", args.file, "History file (JSON lines, one call event a line)")
       ->required();
   format.add_to(check);
-  check
-      ->add_option("--max-states", args.max_states,
-                   "Per key: configurations the search may explore before it gives up")
-      ->capture_default_str()
-      ->check(CLI::Range(uint64_t{1}, grape::sim::kCheckStatesMax));
+  add_max_states(check, args.max_states);
   return check;
 }
 
@@ -85,6 +91,7 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--history", run.history_file,
                       "Write the client history as JSON lines here (Porcupine/Knossos shape)");
   run_cmd->add_option("--report", run.report_file, "Write a self-contained HTML timeline here");
+  add_max_states(run_cmd, run.max_states);
 
   SweepArgs sweep;
   CLI::App* sweep_cmd =
@@ -97,6 +104,7 @@ int main(int argc, char** argv) {
   sweep_cmd->add_option("--jobs,-j", sweep.jobs, "Runs in parallel (default: one per core)");
   FormatOption sweep_format;
   sweep_format.add_to(sweep_cmd);
+  add_max_states(sweep_cmd, sweep.max_states);
 
   std::string replay_file;
   std::optional<uint64_t> replay_seed;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -37,8 +38,15 @@ std::string hex(uint64_t value) {
   return out.str();
 }
 
-std::string replay_command(const std::string& file, uint64_t seed) {
-  return "grape scenario run " + file + " --seed " + std::to_string(seed);
+constexpr uint64_t kMaxStatesDefault = sim::CheckLimits{}.max_states;
+
+// The command that replays a run; a state limit of its own must be replayed too, or the replay
+// may decide what the run could not (or the reverse).
+std::string replay_command(const std::string& file, uint64_t seed,
+                           uint64_t max_states = kMaxStatesDefault) {
+  std::string command = "grape scenario run " + file + " --seed " + std::to_string(seed);
+  if (max_states != kMaxStatesDefault) command += " --max-states " + std::to_string(max_states);
+  return command;
 }
 
 // Loads a scenario the simulator can run, or prints one line naming the file and the problem.
@@ -67,17 +75,42 @@ json violation_json(const sim::Violation& v) {
       {"detail", v.detail}};
 }
 
+// The run's exit code: fail wins over unknown (the verdict already says so).
+int exit_code(sim::Verdict verdict) {
+  switch (verdict) {
+    case sim::Verdict::kPass:
+      return kExitOk;
+    case sim::Verdict::kFail:
+      return kExitFailed;
+    case sim::Verdict::kUnknown:
+      return kExitUnknown;
+  }
+  return kExitFailed;
+}
+
+std::string upper(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
 json result_json(const sim::Scenario& scenario, const std::string& file, uint64_t seed,
-                 const sim::RunResult& r, int64_t wall_ms) {
+                 const sim::RunResult& r, int64_t wall_ms,
+                 uint64_t max_states = kMaxStatesDefault) {
   json violations = json::array();
   for (const auto& v : r.violations) violations.push_back(violation_json(v));
+  json undecided = json::array();
+  for (const auto& u : r.undecided) {
+    undecided.push_back({{"property", u.property}, {"key", u.key}, {"detail", u.detail}});
+  }
   const sim::RunStats& s = r.stats;
   return json{{"scenario", scenario.name},
               {"file", file},
               {"seed", seed},
-              {"result", r.passed ? "pass" : "fail"},
+              {"result", sim::to_string(r.verdict)},
               {"violations", violations},
-              {"replay", replay_command(file, seed)},
+              {"undecided", undecided},
+              {"replay", replay_command(file, seed, max_states)},
               {"stats",
                {{"sim_ms", s.sim_ms},
                 {"wall_ms", wall_ms},
@@ -94,10 +127,11 @@ json result_json(const sim::Scenario& scenario, const std::string& file, uint64_
 }
 
 void print_result_text(const sim::Scenario& scenario, const std::string& file, uint64_t seed,
-                       const sim::RunResult& r, int64_t wall_ms) {
+                       const sim::RunResult& r, int64_t wall_ms,
+                       uint64_t max_states = kMaxStatesDefault) {
   const sim::RunStats& s = r.stats;
   std::cout << scenario.name << " (" << file << ", seed " << seed
-            << "): " << (r.passed ? "PASS" : "FAIL") << "\n";
+            << "): " << upper(sim::to_string(r.verdict)) << "\n";
   std::cout << "  simulated " << s.sim_ms << " ms in " << wall_ms << " ms; " << s.events
             << " events, " << s.messages << " messages\n";
   std::cout << "  elections " << s.elections << ", highest term " << s.max_term << "\n";
@@ -109,8 +143,13 @@ void print_result_text(const sim::Scenario& scenario, const std::string& file, u
               << (v.node == kNoNode ? "" : " on n" + std::to_string(v.node.value)) << ": "
               << v.detail << "\n";
   }
+  for (const auto& u : r.undecided) {
+    std::cout << "  UNDECIDED " << u.property << ": " << u.detail << "\n";
+  }
   std::cout << "  trace hash " << hex(r.trace_hash) << "\n";
-  if (!r.passed) std::cout << "  replay: " << replay_command(file, seed) << "\n";
+  if (r.verdict != sim::Verdict::kPass) {
+    std::cout << "  replay: " << replay_command(file, seed, max_states) << "\n";
+  }
 }
 
 bool write_file(const std::string& path, const std::string& text) {
@@ -184,15 +223,15 @@ std::string trace_jsonl(const sim::RunResult& r) {
 }
 
 sim::RunRecord make_record(const sim::Scenario& scenario, const std::string& file, uint64_t seed,
-                           const sim::RunResult& r) {
+                           const sim::RunResult& r, uint64_t max_states) {
   sim::RunRecord record;
   record.scenario = scenario.name;
   record.file = file;
   record.seed = seed;
   record.nodes = scenario.cluster.nodes;
   record.end = r.end;
-  record.result = r.passed ? "pass" : "fail";
-  record.replay = replay_command(file, seed);
+  record.result = sim::to_string(r.verdict);
+  record.replay = replay_command(file, seed, max_states);
   record.trace_hash = r.trace_hash;
   record.events = r.events;
   record.history = r.history;
@@ -223,6 +262,78 @@ std::optional<std::vector<std::string>> scenario_files(const std::vector<std::st
   return files;
 }
 
+struct SweepTask {
+  size_t scenario;  // index into SweepReport::scenarios
+  uint64_t seed;
+};
+
+// A run of a sweep that did not pass: its first violation, or its first undecided check.
+struct SweepNote {
+  size_t task;  // index into SweepReport::tasks
+  std::string property;
+  std::string detail;
+};
+
+struct SweepReport {
+  const std::vector<std::string>* files = nullptr;
+  const std::vector<sim::Scenario>* scenarios = nullptr;  // one per file
+  uint64_t seeds = 0;
+  uint64_t max_states = kMaxStatesDefault;
+  std::vector<SweepTask> tasks;
+  std::vector<SweepNote> failures;  // verdict fail, in task order
+  std::vector<SweepNote> unknowns;  // verdict unknown, in task order
+  int64_t wall_ms = 0;
+  double events_per_s = 0;
+};
+
+json sweep_notes_json(const SweepReport& report, const std::vector<SweepNote>& notes) {
+  json list = json::array();
+  for (const SweepNote& note : notes) {
+    const SweepTask& task = report.tasks[note.task];
+    const std::string& file = (*report.files)[task.scenario];
+    list.push_back({{"scenario", (*report.scenarios)[task.scenario].name},
+                    {"file", file},
+                    {"seed", task.seed},
+                    {"property", note.property},
+                    {"detail", note.detail},
+                    {"replay", replay_command(file, task.seed, report.max_states)}});
+  }
+  return list;
+}
+
+void print_sweep_json(const SweepReport& report) {
+  std::cout << json{{"runs", report.tasks.size()},
+                    {"failed", report.failures.size()},
+                    {"failures", sweep_notes_json(report, report.failures)},
+                    {"unknown", report.unknowns.size()},
+                    {"undecided", sweep_notes_json(report, report.unknowns)},
+                    {"wall_ms", report.wall_ms},
+                    {"events_per_s", static_cast<uint64_t>(report.events_per_s)}}
+                   .dump()
+            << "\n";
+}
+
+void print_sweep_notes_text(const SweepReport& report, const std::vector<SweepNote>& notes,
+                            const char* label) {
+  for (const SweepNote& note : notes) {
+    const SweepTask& task = report.tasks[note.task];
+    std::cout << "  " << std::left << std::setw(8) << label << std::setw(28)
+              << (*report.scenarios)[task.scenario].name << " seed " << std::setw(6) << task.seed
+              << " " << note.property << ": " << note.detail << "\n          replay: "
+              << replay_command((*report.files)[task.scenario], task.seed, report.max_states)
+              << "\n";
+  }
+}
+
+void print_sweep_text(const SweepReport& report) {
+  std::cout << "sweep: " << report.scenarios->size() << " scenarios x " << report.seeds
+            << " seeds = " << report.tasks.size() << " runs, " << report.failures.size()
+            << " failed, " << report.unknowns.size() << " unknown, " << report.wall_ms << " ms ("
+            << static_cast<uint64_t>(report.events_per_s) << " simulated events/s)\n";
+  print_sweep_notes_text(report, report.failures, "FAIL");
+  print_sweep_notes_text(report, report.unknowns, "UNKNOWN");
+}
+
 }  // namespace
 
 int scenario_run(const RunArgs& args) {
@@ -231,6 +342,7 @@ int scenario_run(const RunArgs& args) {
   const uint64_t seed = seed_for(*scenario, args.seed);
   sim::RunOptions options;
   options.record_events = !args.trace_file.empty() || !args.report_file.empty();
+  options.history_limits.max_states = args.max_states;
   const auto start = Clock::now();
   const sim::RunResult result = sim::run_scenario(*scenario, seed, options);
   const int64_t wall_ms = elapsed_ms(start);
@@ -242,16 +354,17 @@ int scenario_run(const RunArgs& args) {
     return kExitBadInput;
   }
   if (!args.report_file.empty() &&
-      !write_file(args.report_file,
-                  sim::render_report_html(make_record(*scenario, args.file, seed, result)))) {
+      !write_file(args.report_file, sim::render_report_html(make_record(
+                                        *scenario, args.file, seed, result, args.max_states)))) {
     return kExitBadInput;
   }
   if (args.format == Format::kJson) {
-    std::cout << result_json(*scenario, args.file, seed, result, wall_ms).dump() << "\n";
+    std::cout << result_json(*scenario, args.file, seed, result, wall_ms, args.max_states).dump()
+              << "\n";
   } else {
-    print_result_text(*scenario, args.file, seed, result, wall_ms);
+    print_result_text(*scenario, args.file, seed, result, wall_ms, args.max_states);
   }
-  return result.passed ? kExitOk : kExitFailed;
+  return exit_code(result.verdict);
 }
 
 int scenario_sweep(const SweepArgs& args) {
@@ -268,19 +381,16 @@ int scenario_sweep(const SweepArgs& args) {
     if (!scenario) return kExitBadInput;
     scenarios.push_back(std::move(*scenario));
   }
-  struct Task {
-    size_t scenario;
-    uint64_t seed;
-  };
-  std::vector<Task> tasks;
+  SweepReport report{.files = &*files,
+                     .scenarios = &scenarios,
+                     .seeds = args.seeds,
+                     .max_states = args.max_states};
+  sim::RunOptions options;
+  options.history_limits.max_states = args.max_states;
   for (size_t i = 0; i < scenarios.size(); ++i) {
-    for (uint64_t k = 0; k < args.seeds; ++k) tasks.push_back({i, args.seed_from + k});
+    for (uint64_t k = 0; k < args.seeds; ++k) report.tasks.push_back({i, args.seed_from + k});
   }
-  struct Failure {
-    size_t task;
-    sim::Violation violation;
-  };
-  std::vector<Failure> failures;
+  const std::vector<SweepTask>& tasks = report.tasks;
   std::atomic<size_t> next{0};
   std::atomic<uint64_t> events{0};
   std::mutex mutex;
@@ -290,11 +400,16 @@ int scenario_sweep(const SweepArgs& args) {
   // One simulated world per thread: worlds share nothing, so runs stay deterministic.
   auto worker = [&] {
     for (size_t t = next++; t < tasks.size(); t = next++) {
-      const sim::RunResult r = sim::run_scenario(scenarios[tasks[t].scenario], tasks[t].seed);
+      const sim::RunResult r =
+          sim::run_scenario(scenarios[tasks[t].scenario], tasks[t].seed, options);
       events += r.stats.events;
       std::lock_guard lock(mutex);
-      if (!r.passed) failures.push_back({t, r.violations.front()});
-      progress.update(++done, failures.size());
+      if (r.verdict == sim::Verdict::kFail) {
+        report.failures.push_back({t, r.violations.front().property, r.violations.front().detail});
+      } else if (r.verdict == sim::Verdict::kUnknown) {
+        report.unknowns.push_back({t, r.undecided.front().property, r.undecided.front().detail});
+      }
+      progress.update(++done, report.failures.size());
     }
   };
   const unsigned jobs = args.jobs ? args.jobs : std::max(1u, std::thread::hardware_concurrency());
@@ -302,45 +417,21 @@ int scenario_sweep(const SweepArgs& args) {
   for (unsigned j = 1; j < std::min<size_t>(jobs, tasks.size()); ++j) threads.emplace_back(worker);
   worker();
   for (auto& thread : threads) thread.join();
-  const int64_t wall_ms = elapsed_ms(start);
-  std::sort(failures.begin(), failures.end(),
-            [](const Failure& a, const Failure& b) { return a.task < b.task; });
-
-  const double events_per_s =
-      wall_ms > 0 ? static_cast<double>(events) * 1000.0 / static_cast<double>(wall_ms) : 0;
+  report.wall_ms = elapsed_ms(start);
+  report.events_per_s = report.wall_ms > 0 ? static_cast<double>(events) * 1000.0 /
+                                                 static_cast<double>(report.wall_ms)
+                                           : 0;
+  // Threads finish in any order; the report lists runs in task order.
+  const auto by_task = [](const SweepNote& a, const SweepNote& b) { return a.task < b.task; };
+  std::sort(report.failures.begin(), report.failures.end(), by_task);
+  std::sort(report.unknowns.begin(), report.unknowns.end(), by_task);
   if (args.format == Format::kJson) {
-    json list = json::array();
-    for (const Failure& f : failures) {
-      const Task& task = tasks[f.task];
-      list.push_back({{"scenario", scenarios[task.scenario].name},
-                      {"file", (*files)[task.scenario]},
-                      {"seed", task.seed},
-                      {"property", f.violation.property},
-                      {"detail", f.violation.detail},
-                      {"replay", replay_command((*files)[task.scenario], task.seed)}});
-    }
-    std::cout << json{{"runs", tasks.size()},
-                      {"failed", failures.size()},
-                      {"failures", list},
-                      {"wall_ms", wall_ms},
-                      {"events_per_s", static_cast<uint64_t>(events_per_s)}}
-                     .dump()
-              << "\n";
+    print_sweep_json(report);
   } else {
-    std::cout << "sweep: " << scenarios.size() << " scenarios x " << args.seeds
-              << " seeds = " << tasks.size() << " runs, " << failures.size() << " failed, "
-              << wall_ms << " ms (" << static_cast<uint64_t>(events_per_s)
-              << " simulated events/s)\n";
-    for (const Failure& f : failures) {
-      const Task& task = tasks[f.task];
-      std::cout << "  FAIL " << std::left << std::setw(28) << scenarios[task.scenario].name
-                << " seed " << std::setw(6) << task.seed << " " << f.violation.property << ": "
-                << f.violation.detail
-                << "\n       replay: " << replay_command((*files)[task.scenario], task.seed)
-                << "\n";
-    }
+    print_sweep_text(report);
   }
-  return failures.empty() ? kExitOk : kExitFailed;
+  if (!report.failures.empty()) return kExitFailed;
+  return report.unknowns.empty() ? kExitOk : kExitUnknown;
 }
 
 int scenario_replay(const std::string& file, std::optional<uint64_t> seed, Format format) {
@@ -365,7 +456,7 @@ int scenario_replay(const std::string& file, std::optional<uint64_t> seed, Forma
               << "\n";
   }
   if (!identical) return kExitFailed;
-  return first.passed ? kExitOk : kExitFailed;
+  return exit_code(first.verdict);
 }
 
 int scenario_shrink(const std::string& file, std::optional<uint64_t> seed,

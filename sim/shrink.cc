@@ -17,8 +17,8 @@ class Shrinker {
     if (runs_ >= options_.max_runs) return false;
     ++runs_;
     const RunResult result = run_scenario(candidate, seed_);
-    const bool failed =
-        !result.passed && (property_.empty() || result.violations.front().property == property_);
+    const bool failed = result.verdict == Verdict::kFail &&
+                        (property_.empty() || result.violations.front().property == property_);
     if (failed && property_.empty()) property_ = result.violations.front().property;
     if (options_.progress) options_.progress(runs_, candidate.faults.size(), failed);
     return failed;
