@@ -406,6 +406,16 @@ void check_expectations(const Scenario& s, World& world, const Clients& clients,
   }
 }
 
+// Every key whose search gave up, as an undecided `property`; `prefix` starts each detail.
+std::vector<Undecided> undecided_keys(const LinearizabilityResult& check, const char* property,
+                                      const std::string& prefix = "") {
+  std::vector<Undecided> out;
+  for (const KeyCheck& key : check.keys) {
+    if (key.verdict == KeyVerdict::kGaveUp) out.push_back({property, key.key, prefix + key.detail});
+  }
+  return out;
+}
+
 // Heals everything, restarts every node that can start, and waits for a write to commit after
 // that; then every committed write is applied at the leader, whose state is the final state.
 std::optional<FinalState> settle_and_read(World& world, Clients& clients,
@@ -432,8 +442,8 @@ std::optional<FinalState> settle_and_read(World& world, Clients& clients,
 
 }  // namespace
 
-std::optional<Violation> check_final_state(const History& history, const FinalState& state,
-                                           VirtualTime at) {
+FinalStateCheck check_final_state(const History& history, const FinalState& state, VirtualTime at,
+                                  const CheckLimits& limits) {
   // The final reads, invoked after everything else: linearizable together with the history only
   // if every acknowledged write is still visible.
   History with_reads = history;
@@ -449,12 +459,27 @@ std::optional<Violation> check_final_state(const History& history, const FinalSt
     read.outcome = OpOutcome::kOk;
     with_reads.ops.push_back(std::move(read));
   }
-  const LinearizabilityResult check = check_linearizable(with_reads);
-  if (check.ok) return std::nullopt;
+  const LinearizabilityResult check = check_linearizable(with_reads, limits);
+  const std::string note = std::string(kFinalReadProcessNote) + " after healing: ";
+  FinalStateCheck out{.undecided = undecided_keys(check, "lost_write", note)};
+  if (check.ok) return out;
   Violation v = to_violation(check);
   v.property = "lost_write";
-  v.detail = std::string(kFinalReadProcessNote) + " after healing: " + v.detail;
-  return v;
+  v.detail = note + v.detail;
+  out.lost_write = std::move(v);
+  return out;
+}
+
+std::string_view to_string(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::kPass:
+      return "pass";
+    case Verdict::kFail:
+      return "fail";
+    case Verdict::kUnknown:
+      return "unknown";
+  }
+  return "unknown";
 }
 
 std::optional<std::string> unsupported_feature(const Scenario& scenario) {
@@ -598,6 +623,43 @@ std::vector<FaultStep> materialize_faults(const Scenario& scenario, uint64_t see
   return faults;
 }
 
+namespace {
+
+// Linearizability and lost writes on the client history, when the scenario expects either.
+void check_history(const Scenario& scenario, const CheckLimits& limits, World& world,
+                   Clients& clients, RunResult& result) {
+  const bool want_linearizable = scenario.expect.linearizable.value_or(false);
+  const bool want_no_loss = scenario.expect.no_lost_writes.value_or(false);
+  if (!want_linearizable && !want_no_loss) return;
+  const LinearizabilityResult lin = check_linearizable(clients.history(), limits);
+  result.undecided = undecided_keys(lin, "linearizability");
+  // Reported even when only no_lost_writes was asked for: a broken history must never pass.
+  if (!lin.ok) {
+    result.violations.push_back(to_violation(lin));
+    return;
+  }
+  if (!want_no_loss) return;
+  const std::vector<std::string> keys = clients.keys();
+  auto state = settle_and_read(world, clients, keys);
+  if (!state) {
+    result.violations.push_back(Violation{"lost_write", world.now(), kNoNode,
+                                          "the healed cluster committed nothing within " +
+                                              std::to_string(kSettleLimit.ms()) +
+                                              "ms, so the final state could not be read"});
+    return;
+  }
+  FinalStateCheck final_check = check_final_state(clients.history(), *state, world.now(), limits);
+  if (final_check.lost_write) result.violations.push_back(std::move(*final_check.lost_write));
+  // A key the history check gave up on is undecided here too: say it once.
+  std::set<std::string> known;
+  for (const Undecided& u : result.undecided) known.insert(u.key);
+  for (Undecided& u : final_check.undecided) {
+    if (!known.count(u.key)) result.undecided.push_back(std::move(u));
+  }
+}
+
+}  // namespace
+
 RunResult run_scenario(const Scenario& scenario, uint64_t seed, const RunOptions& options) {
   GRAPE_ASSERT(!unsupported_feature(scenario), "run_scenario on an unsupported scenario");
   RunResult result;
@@ -658,34 +720,18 @@ RunResult run_scenario(const Scenario& scenario, uint64_t seed, const RunOptions
   result.end = world.now();
   if (safe) check_expectations(scenario, world, clients, result);
 
-  // Linearizability and lost writes on the client history.
-  const bool want_linearizable = scenario.expect.linearizable.value_or(false);
-  const bool want_no_loss = scenario.expect.no_lost_writes.value_or(false);
-  bool history_linearizable = true;
-  if (safe && (want_linearizable || want_no_loss)) {
-    const LinearizabilityResult lin = check_linearizable(clients.history());
-    history_linearizable = lin.ok;
-    // Reported even when only no_lost_writes was asked for: a broken history must never pass.
-    if (!lin.ok) result.violations.push_back(to_violation(lin));
-  }
-  if (safe && want_no_loss && history_linearizable) {
-    const std::vector<std::string> keys = clients.keys();
-    auto state = settle_and_read(world, clients, keys);
-    if (!state) {
-      result.violations.push_back(Violation{"lost_write", world.now(), kNoNode,
-                                            "the healed cluster committed nothing within " +
-                                                std::to_string(kSettleLimit.ms()) +
-                                                "ms, so the final state could not be read"});
-    } else if (auto lost = check_final_state(clients.history(), *state, world.now())) {
-      result.violations.push_back(std::move(*lost));
-    }
-  }
+  if (safe) check_history(scenario, options.history_limits, world, clients, result);
 
   // Safety violations found online come first: they are the root cause when present.
   std::vector<Violation> all = world.checker().violations();
   all.insert(all.end(), result.violations.begin(), result.violations.end());
   result.violations = std::move(all);
-  result.passed = result.violations.empty();
+  // An undecided check must not pass silently; a violation decides the run whatever it says.
+  if (!result.violations.empty()) {
+    result.verdict = Verdict::kFail;
+  } else {
+    result.verdict = result.undecided.empty() ? Verdict::kPass : Verdict::kUnknown;
+  }
 
   const WorldStats& ws = world.stats();
   result.stats.sim_ms = result.end.ms();
