@@ -39,19 +39,33 @@ void Node::drop_pending_from(LogIndex index) {
   }
 }
 
-void Node::maybe_abandon_pending() {
-  if (pending_.empty()) return;
+// Orphaned requests wait one election timeout for their index to apply here, which answers most
+// of them definitely (a new leader usually commits or overwrites them quickly); then kUnknown, so
+// that clients move on instead of waiting for their own timeouts.
+void Node::tick() {
+  raft_.tick();
+  if (!has_orphaned_pending()) {
+    orphaned_ticks_ = 0;
+    return;
+  }
+  if (++orphaned_ticks_ < config_.raft.election_ticks) return;
+  orphaned_ticks_ = 0;
+  abandon_orphaned_pending();
+}
+
+bool Node::has_orphaned_pending() const {
+  // Requests of older leaderships sit below those of the current one (a new proposal drops every
+  // request at or past its index), so the first one past the commit index decides.
+  auto it = pending_.upper_bound(raft_.log().committed());
+  if (it == pending_.end()) return false;
+  return raft_.role() != raft::Role::kLeader || it->second.term != raft_.term();
+}
+
+void Node::abandon_orphaned_pending() {
   const bool leading = raft_.role() == raft::Role::kLeader;
-  // Pending requests all carry the term of the leadership that proposed them, or an older one
-  // at or below the commit index (kept for their answer at apply).
-  if (leading && pending_.rbegin()->second.term == raft_.term()) return;
-  const LogIndex committed = raft_.log().committed();
-  for (auto it = pending_.upper_bound(committed); it != pending_.end();) {
-    if (leading && it->second.term == raft_.term()) {
-      ++it;
-      continue;
-    }
-    GRAPE_MARK("node.pending_abandoned_on_step_down");
+  for (auto it = pending_.upper_bound(raft_.log().committed()); it != pending_.end();) {
+    if (leading && it->second.term == raft_.term()) break;  // ours, and all after it
+    GRAPE_MARK("node.pending_abandoned_after_step_down");
     reply(it->second.client, it->second.request, ReplyStatus::kUnknown);
     it = pending_.erase(it);
   }
@@ -75,9 +89,6 @@ void Node::advance() {
   for (const raft::Entry& entry : to_apply_) apply(entry);
   to_apply_.clear();
   raft_.advance();
-  // Applying a configuration change may have removed us as leader; advance() may have made us
-  // leader (a counted self-vote) of a newer term.
-  maybe_abandon_pending();
 }
 
 std::optional<kv::Result> Node::apply_command(const raft::Entry& entry) {
