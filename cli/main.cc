@@ -41,6 +41,14 @@ void add_max_states(CLI::App* command, uint64_t& max_states) {
       ->check(CLI::Range(uint64_t{1}, grape::sim::kCheckStatesMax));
 }
 
+// --no-chaos: the nominal knobs for every seed (sim/chaos.h).
+void add_no_chaos(CLI::App* command, bool& chaos) {
+  command->add_flag_callback(
+      "--no-chaos", [&chaos] { chaos = false; },
+      "Run every seed with the nominal knobs: no per-seed variation of batches, windows, sync "
+      "tails, kill points, late replays or clogs");
+}
+
 // `grape history check`; returns the `check` command, which fills `args` and `format`.
 CLI::App* add_history_commands(CLI::App& app, grape::cli::HistoryCheckArgs& args,
                                FormatOption& format) {
@@ -92,6 +100,7 @@ int main(int argc, char** argv) {
                       "Write the client history as JSON lines here (Porcupine/Knossos shape)");
   run_cmd->add_option("--report", run.report_file, "Write a self-contained HTML timeline here");
   add_max_states(run_cmd, run.max_states);
+  add_no_chaos(run_cmd, run.chaos);
 
   SweepArgs sweep;
   CLI::App* sweep_cmd =
@@ -105,6 +114,7 @@ int main(int argc, char** argv) {
   FormatOption sweep_format;
   sweep_format.add_to(sweep_cmd);
   add_max_states(sweep_cmd, sweep.max_states);
+  add_no_chaos(sweep_cmd, sweep.chaos);
 
   std::string replay_file;
   std::optional<uint64_t> replay_seed;

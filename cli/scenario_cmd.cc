@@ -40,12 +40,20 @@ std::string hex(uint64_t value) {
 
 constexpr uint64_t kMaxStatesDefault = sim::CheckLimits{}.max_states;
 
+// What a replay must repeat besides the file and seed.
+struct ReplayFlags {
+  uint64_t max_states = kMaxStatesDefault;
+  bool chaos = true;
+};
+
 // The command that replays a run; a state limit of its own must be replayed too, or the replay
-// may decide what the run could not (or the reverse).
-std::string replay_command(const std::string& file, uint64_t seed,
-                           uint64_t max_states = kMaxStatesDefault) {
+// may decide what the run could not (or the reverse), and so must a run without chaos.
+std::string replay_command(const std::string& file, uint64_t seed, const ReplayFlags& flags = {}) {
   std::string command = "grape scenario run " + file + " --seed " + std::to_string(seed);
-  if (max_states != kMaxStatesDefault) command += " --max-states " + std::to_string(max_states);
+  if (flags.max_states != kMaxStatesDefault) {
+    command += " --max-states " + std::to_string(flags.max_states);
+  }
+  if (!flags.chaos) command += " --no-chaos";
   return command;
 }
 
@@ -96,7 +104,7 @@ std::string upper(std::string_view text) {
 
 json result_json(const sim::Scenario& scenario, const std::string& file, uint64_t seed,
                  const sim::RunResult& r, int64_t wall_ms,
-                 uint64_t max_states = kMaxStatesDefault) {
+                 const ReplayFlags& flags = {}) {
   json violations = json::array();
   for (const auto& v : r.violations) violations.push_back(violation_json(v));
   json undecided = json::array();
@@ -110,7 +118,7 @@ json result_json(const sim::Scenario& scenario, const std::string& file, uint64_
               {"result", sim::to_string(r.verdict)},
               {"violations", violations},
               {"undecided", undecided},
-              {"replay", replay_command(file, seed, max_states)},
+              {"replay", replay_command(file, seed, flags)},
               {"stats",
                {{"sim_ms", s.sim_ms},
                 {"wall_ms", wall_ms},
@@ -129,7 +137,7 @@ json result_json(const sim::Scenario& scenario, const std::string& file, uint64_
 
 void print_result_text(const sim::Scenario& scenario, const std::string& file, uint64_t seed,
                        const sim::RunResult& r, int64_t wall_ms,
-                       uint64_t max_states = kMaxStatesDefault) {
+                       const ReplayFlags& flags = {}) {
   const sim::RunStats& s = r.stats;
   std::cout << scenario.name << " (" << file << ", seed " << seed
             << "): " << upper(sim::to_string(r.verdict)) << "\n";
@@ -150,7 +158,7 @@ void print_result_text(const sim::Scenario& scenario, const std::string& file, u
   }
   std::cout << "  trace hash " << hex(r.trace_hash) << "\n";
   if (r.verdict != sim::Verdict::kPass) {
-    std::cout << "  replay: " << replay_command(file, seed, max_states) << "\n";
+    std::cout << "  replay: " << replay_command(file, seed, flags) << "\n";
   }
 }
 
@@ -225,7 +233,7 @@ std::string trace_jsonl(const sim::RunResult& r) {
 }
 
 sim::RunRecord make_record(const sim::Scenario& scenario, const std::string& file, uint64_t seed,
-                           const sim::RunResult& r, uint64_t max_states) {
+                           const sim::RunResult& r, const ReplayFlags& flags) {
   sim::RunRecord record;
   record.scenario = scenario.name;
   record.file = file;
@@ -233,7 +241,7 @@ sim::RunRecord make_record(const sim::Scenario& scenario, const std::string& fil
   record.nodes = scenario.cluster.nodes;
   record.end = r.end;
   record.result = sim::to_string(r.verdict);
-  record.replay = replay_command(file, seed, max_states);
+  record.replay = replay_command(file, seed, flags);
   record.trace_hash = r.trace_hash;
   record.events = r.events;
   record.history = r.history;
@@ -280,7 +288,7 @@ struct SweepReport {
   const std::vector<std::string>* files = nullptr;
   const std::vector<sim::Scenario>* scenarios = nullptr;  // one per file
   uint64_t seeds = 0;
-  uint64_t max_states = kMaxStatesDefault;
+  ReplayFlags flags;
   std::vector<SweepTask> tasks;
   std::vector<SweepNote> failures;  // verdict fail, in task order
   std::vector<SweepNote> unknowns;  // verdict unknown, in task order
@@ -298,7 +306,7 @@ json sweep_notes_json(const SweepReport& report, const std::vector<SweepNote>& n
                     {"seed", task.seed},
                     {"property", note.property},
                     {"detail", note.detail},
-                    {"replay", replay_command(file, task.seed, report.max_states)}});
+                    {"replay", replay_command(file, task.seed, report.flags)}});
   }
   return list;
 }
@@ -322,7 +330,7 @@ void print_sweep_notes_text(const SweepReport& report, const std::vector<SweepNo
     std::cout << "  " << std::left << std::setw(8) << label << std::setw(28)
               << (*report.scenarios)[task.scenario].name << " seed " << std::setw(6) << task.seed
               << " " << note.property << ": " << note.detail << "\n          replay: "
-              << replay_command((*report.files)[task.scenario], task.seed, report.max_states)
+              << replay_command((*report.files)[task.scenario], task.seed, report.flags)
               << "\n";
   }
 }
@@ -345,6 +353,8 @@ int scenario_run(const RunArgs& args) {
   sim::RunOptions options;
   options.record_events = !args.trace_file.empty() || !args.report_file.empty();
   options.history_limits.max_states = args.max_states;
+  options.chaos = args.chaos;
+  const ReplayFlags flags{args.max_states, args.chaos};
   const auto start = Clock::now();
   const sim::RunResult result = sim::run_scenario(*scenario, seed, options);
   const int64_t wall_ms = elapsed_ms(start);
@@ -357,14 +367,14 @@ int scenario_run(const RunArgs& args) {
   }
   if (!args.report_file.empty() &&
       !write_file(args.report_file, sim::render_report_html(make_record(
-                                        *scenario, args.file, seed, result, args.max_states)))) {
+                                        *scenario, args.file, seed, result, flags)))) {
     return kExitBadInput;
   }
   if (args.format == Format::kJson) {
-    std::cout << result_json(*scenario, args.file, seed, result, wall_ms, args.max_states).dump()
+    std::cout << result_json(*scenario, args.file, seed, result, wall_ms, flags).dump()
               << "\n";
   } else {
-    print_result_text(*scenario, args.file, seed, result, wall_ms, args.max_states);
+    print_result_text(*scenario, args.file, seed, result, wall_ms, flags);
   }
   return exit_code(result.verdict);
 }
@@ -386,9 +396,10 @@ int scenario_sweep(const SweepArgs& args) {
   SweepReport report{.files = &*files,
                      .scenarios = &scenarios,
                      .seeds = args.seeds,
-                     .max_states = args.max_states};
+                     .flags = {args.max_states, args.chaos}};
   sim::RunOptions options;
   options.history_limits.max_states = args.max_states;
+  options.chaos = args.chaos;
   for (size_t i = 0; i < scenarios.size(); ++i) {
     for (uint64_t k = 0; k < args.seeds; ++k) report.tasks.push_back({i, args.seed_from + k});
   }

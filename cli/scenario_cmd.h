@@ -21,6 +21,7 @@ struct RunArgs {
   std::string history_file;
   std::string report_file;
   uint64_t max_states = sim::CheckLimits{}.max_states;  // per key, for the history checks
+  bool chaos = true;  // vary the knobs per seed (sim/chaos.h)
 };
 int scenario_run(const RunArgs& args);
 
@@ -31,6 +32,7 @@ struct SweepArgs {
   unsigned jobs = 0;  // 0: one per core
   Format format = Format::kText;
   uint64_t max_states = sim::CheckLimits{}.max_states;  // per key, for the history checks
+  bool chaos = true;
 };
 int scenario_sweep(const SweepArgs& args);
 
