@@ -23,6 +23,8 @@ constexpr Duration kSettleLimit = seconds(30);
 constexpr const char* kFinalReadProcessNote = "final read";
 // A crash armed for a kill point strikes at the latest this long after the fault fires.
 constexpr Duration kKillPointWindow = milliseconds(30);
+// A latency fault that chaos turns into a clog holds messages this long at most.
+constexpr Duration kClogMax = milliseconds(300);
 
 VirtualTime at_time(Duration since_start) { return VirtualTime{} + since_start; }
 
@@ -254,9 +256,12 @@ class FaultPlayer {
   void apply(const LatencyFault& f) {
     LinkRule rule;
     if (f.duration && clog_for(chaos_, seed_, at_)) {
-      // Chaos: the links clog instead and release their whole backlog when the fault ends.
+      // Chaos: the links clog instead, for a while shorter than a client's patience, and then
+      // release their whole backlog at once (FoundationDB's clogging).
       rule.effect = LinkRule::Effect::kClog;
-      return add_link_rule(f, "clog", rule, "(held until the end)");
+      LatencyFault clog = f;
+      clog.duration = std::min(*f.duration, kClogMax);
+      return add_link_rule(clog, "clog", rule, "(backlog released at the end)");
     }
     rule.effect = LinkRule::Effect::kLatency;
     rule.latency_min = f.value.min;
