@@ -46,6 +46,7 @@ Chaos draw_chaos(uint64_t seed) {
   if (rng.chance(0.3)) c.apply_bytes_max = pick(rng, kApplyBytes);
   if (rng.chance(0.2)) c.pending_requests_max = pick(rng, kPending);
   if (rng.chance(0.5)) c.resume_ticks_max = static_cast<int>(rng.between(2, 10));
+  if (rng.chance(0.3)) c.apply_entry_cost = microseconds(rng.between(100, 1000));
   if (rng.chance(0.3)) {
     c.disk_slow_sync_rate = 0.01;
     c.disk_slow_sync_max = milliseconds(rng.between(5, 25));
@@ -66,6 +67,7 @@ void apply_chaos(const Chaos& c, WorldOptions& o) {
   o.apply_bytes_max = c.apply_bytes_max;
   o.pending_requests_max = c.pending_requests_max;
   o.resume_ticks_max = c.resume_ticks_max;
+  o.apply_entry_cost = c.apply_entry_cost;
   o.disk_slow_sync_rate = c.disk_slow_sync_rate;
   o.disk_slow_sync_max = std::max(c.disk_slow_sync_max, o.disk_sync_max);
   o.network_chaos = c.network;
@@ -102,6 +104,7 @@ std::string describe(const Chaos& c) {
   if (c.pending_requests_max != nominal.pending_requests_max)
     item("pending", c.pending_requests_max);
   if (c.resume_ticks_max != nominal.resume_ticks_max) item("resume_ticks", c.resume_ticks_max);
+  if (c.apply_entry_cost.ns > 0) item("apply_us", c.apply_entry_cost.ns / 1000);
   if (c.disk_slow_sync_rate > 0) item("slow_sync", c.disk_slow_sync_rate);
   if (c.network.long_delay_rate > 0) item("long_delay", c.network.long_delay_rate);
   if (c.network.late_duplicate_rate > 0) item("late_dup", c.network.late_duplicate_rate);

@@ -2,7 +2,8 @@
 // Chaos: what FoundationDB calls BUGGIFY, for grape's simulator. A scenario says what faults to
 // inject; chaos varies everything the scenario leaves open, per seed, so that a sweep visits the
 // corners a kind simulator never reaches (sim-fidelity.md): tiny append batches and in-flight
-// windows, a one-entry apply budget, a small cap on pending requests, slow syncs with a long tail,
+// windows, a one-entry apply budget, applying that takes time, a small cap on pending requests,
+// slow syncs with a long tail,
 // timers that fire in bursts after a pause, rare multi-second message delays and late replays,
 // crashes timed at protocol moments (before a sync, after it, after the sends), and links that
 // clog and then release their backlog at once.
@@ -31,6 +32,7 @@ struct Chaos {
   size_t apply_bytes_max = 4 * 1024 * 1024;
   size_t pending_requests_max = 100'000;
   int resume_ticks_max = 1;
+  Duration apply_entry_cost;
   double disk_slow_sync_rate = 0.0;
   Duration disk_slow_sync_max;
   NetworkChaos network;

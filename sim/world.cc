@@ -329,21 +329,26 @@ void World::start_persist(SimNode& n) {
   send_all(n, n.persisting->raft.messages);  // these may leave before the disk write completes
   if (maybe_kill(n, KillPoint::kBeforeSync)) return;
   const raft::Ready& r = n.persisting->raft;
-  if (r.entries_to_persist.empty() && !r.hard_state && now_ >= n.disk_stalled_until) {
-    // Nothing to write, so nothing to sync (a real node skips the fsync too): the Ready is only
-    // messages and entries to apply, handled at once.
+  // Nothing to write, nothing to sync (a real node skips the fsync too); a stalled disk holds
+  // only Readies that write.
+  const bool writes = !r.entries_to_persist.empty() || r.hard_state.has_value();
+  int64_t latency = 0;
+  if (writes) {
+    latency = n.rng.between(options_.disk_sync_min.ns, options_.disk_sync_max.ns);
+    if (options_.disk_slow_sync_rate > 0.0 && n.rng.chance(options_.disk_slow_sync_rate)) {
+      latency = n.rng.between(options_.disk_sync_min.ns, options_.disk_slow_sync_max.ns);
+    }
+  }
+  // Applying takes time too; Raft keeps ticking and stepping meanwhile, as with etcd's
+  // asynchronous apply (a restarted node re-applying its log can time out and campaign).
+  latency += options_.apply_entry_cost.ns * static_cast<int64_t>(r.entries_to_apply.size());
+  VirtualTime done = now_ + Duration{latency};
+  if (writes) done = std::max(done, n.disk_stalled_until);
+  if (done == now_) {
     finish_persist(n);
     return;
   }
-  int64_t latency = n.rng.between(options_.disk_sync_min.ns, options_.disk_sync_max.ns);
-  if (options_.disk_slow_sync_rate > 0.0 && n.rng.chance(options_.disk_slow_sync_rate)) {
-    latency = n.rng.between(options_.disk_sync_min.ns, options_.disk_slow_sync_max.ns);
-  }
-  if (latency == 0 && now_ >= n.disk_stalled_until) {
-    finish_persist(n);
-    return;
-  }
-  schedule_sync_done(n, std::max(now_ + Duration{latency}, n.disk_stalled_until));
+  schedule_sync_done(n, done);
 }
 
 void World::schedule_sync_done(SimNode& n, VirtualTime at) {
@@ -354,7 +359,9 @@ void World::schedule_sync_done(SimNode& n, VirtualTime at) {
 void World::on_sync_done(NodeId id, uint64_t incarnation) {
   SimNode& n = node(id);
   if (!n.node || n.incarnation != incarnation || !n.persisting) return;
-  if (now_ < n.disk_stalled_until) {
+  const raft::Ready& r = n.persisting->raft;
+  const bool writes = !r.entries_to_persist.empty() || r.hard_state.has_value();
+  if (writes && now_ < n.disk_stalled_until) {
     schedule_sync_done(n, n.disk_stalled_until);  // the disk failed meanwhile: keep retrying
     return;
   }

@@ -53,6 +53,9 @@ struct WorldOptions {
   // [disk_sync_min, disk_slow_sync_max] instead.
   double disk_slow_sync_rate = 0.0;
   Duration disk_slow_sync_max = Duration{0};
+  // Virtual time to apply one committed entry (0: instant). A Ready completes once its writes
+  // are synced and its entries applied.
+  Duration apply_entry_cost;
   // The node's knobs (see raft::Config and node::NodeConfig); sim/chaos.h varies them per seed.
   size_t append_entries_max = 64;
   size_t inflight_appends_max = 256;
@@ -65,10 +68,10 @@ struct WorldOptions {
   NetworkChaos network_chaos;  // rare long delays and late replays (sim/network.h)
   // Resource limits: past any of them the run halts with a `resource_limit` violation instead of
   // exhausting memory or time whatever the core does.
-  size_t events_queued_max = 2'000'000;       // ~32 bytes each
-  size_t messages_in_flight_max = 200'000;    // a message carries up to a batch of entries
-  uint64_t log_entries_max = 2'000'000;       // per node (the checker keeps a digest of each)
-  uint64_t events_max = 200'000'000;          // about a minute of one core
+  size_t events_queued_max = 2'000'000;     // ~32 bytes each
+  size_t messages_in_flight_max = 200'000;  // a message carries up to a batch of entries
+  uint64_t log_entries_max = 2'000'000;     // per node (the checker keeps a digest of each)
+  uint64_t events_max = 200'000'000;        // about a minute of one core
 };
 
 struct WorldStats {
