@@ -46,7 +46,13 @@ Chaos draw_chaos(uint64_t seed) {
   if (rng.chance(0.3)) c.apply_bytes_max = pick(rng, kApplyBytes);
   if (rng.chance(0.2)) c.pending_requests_max = pick(rng, kPending);
   if (rng.chance(0.5)) c.resume_ticks_max = static_cast<int>(rng.between(2, 10));
-  if (rng.chance(0.3)) c.apply_entry_cost = microseconds(rng.between(100, 1000));
+  if (rng.chance(0.3)) {
+    // Slow applying comes in chunks, as etcd hands committed entries out a bounded batch at a
+    // time: a node re-applying its log keeps ticking between the chunks.
+    c.apply_entry_cost = microseconds(rng.between(100, 1000));
+    static constexpr size_t kChunkBytes[] = {1, 64, 1024};
+    c.apply_bytes_max = pick(rng, kChunkBytes);
+  }
   if (rng.chance(0.3)) {
     c.disk_slow_sync_rate = 0.01;
     c.disk_slow_sync_max = milliseconds(rng.between(5, 25));

@@ -127,6 +127,9 @@ class FaultPlayer {
     const size_t n = world_.node_count();
     switch (selector.kind) {
       case SelectorKind::kNode:
+        // A node an add_node fault names may not have started yet (additions run one at a time):
+        // it resolves to nothing until it has, like a selector that finds no leader.
+        if (selector.node.value > n) return {};
         return {selector.node};
       case SelectorKind::kLeader:
         if (auto leader = world_.leader()) return {*leader};
