@@ -28,15 +28,10 @@ void Node::on_client_request(const ClientRequest& request) {
                                                                    : ReplyStatus::kRejected);
     return;
   }
-  drop_pending_from(*index);
+  // An older request may still wait at this index: its entry left our log, but another node may
+  // hold it and commit it as leader later, so only the entry applied here decides between them
+  // (apply()); both stay pending meanwhile.
   pending_.emplace(*index, Pending{request.client, request.request, raft_.term()});
-}
-
-void Node::drop_pending_from(LogIndex index) {
-  for (auto it = pending_.lower_bound(index); it != pending_.end(); it = pending_.erase(it)) {
-    GRAPE_MARK("node.pending_overwritten");
-    reply(it->second.client, it->second.request, ReplyStatus::kDropped);
-  }
 }
 
 // Orphaned requests wait one election timeout for their index to apply here, which answers most
@@ -54,17 +49,20 @@ void Node::tick() {
 }
 
 bool Node::has_orphaned_pending() const {
-  // Requests of older leaderships sit below those of the current one (a new proposal drops every
-  // request at or past its index), so the first one past the commit index decides.
-  auto it = pending_.upper_bound(raft_.log().committed());
-  if (it == pending_.end()) return false;
-  return raft_.role() != raft::Role::kLeader || it->second.term != raft_.term();
+  const bool leading = raft_.role() == raft::Role::kLeader;
+  for (auto it = pending_.upper_bound(raft_.log().committed()); it != pending_.end(); ++it) {
+    if (!leading || it->second.term != raft_.term()) return true;
+  }
+  return false;
 }
 
 void Node::abandon_orphaned_pending() {
   const bool leading = raft_.role() == raft::Role::kLeader;
   for (auto it = pending_.upper_bound(raft_.log().committed()); it != pending_.end();) {
-    if (leading && it->second.term == raft_.term()) break;  // ours, and all after it
+    if (leading && it->second.term == raft_.term()) {
+      ++it;  // ours: it commits or is overwritten like any other entry of this leadership
+      continue;
+    }
     GRAPE_MARK("node.pending_abandoned_after_step_down");
     reply(it->second.client, it->second.request, ReplyStatus::kUnknown);
     it = pending_.erase(it);

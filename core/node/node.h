@@ -18,9 +18,9 @@
 // applies that index (ok if its entry survived, kDropped if another took its place), and those
 // still unresolved an election timeout later are answered kUnknown (their fate rests with another
 // leader: a node that removed itself, or whose indexes lie past the new leader's log, would
-// otherwise never answer). A request whose index is taken by a newer proposal of ours is answered
-// kDropped. Only silence is left to the client's timeout: a request whose node crashes, or whose
-// answer is lost.
+// otherwise never answer). A request whose entry left this node's log is not answered kDropped
+// before its index applies: another node may still hold the entry and commit it. Only silence is
+// left to the client's timeout: a request whose node crashes, or whose answer is lost.
 
 #include <cstddef>
 #include <cstdint>
@@ -118,14 +118,13 @@ class Node {
   bool has_orphaned_pending() const;
   // Answers kUnknown for every orphaned request past the commit index.
   void abandon_orphaned_pending();
-  // A new proposal at `index`: requests pending at or past it were proposed in an older term and
-  // their entries were overwritten (a committed entry never is), so they are answered kDropped.
-  void drop_pending_from(LogIndex index);
 
   const NodeConfig config_;
   raft::Raft raft_;
   kv::KvStore kv_;
-  std::map<LogIndex, Pending> pending_;
+  // By index; an index may hold requests of several leaderships of ours (an older one's entry
+  // left our log but may still commit elsewhere): the entry applied there decides.
+  std::multimap<LogIndex, Pending> pending_;
   std::vector<ClientReply> replies_;
   bool raft_ready_taken_ = false;
   std::vector<raft::Entry> to_apply_;  // of the Ready being handled
