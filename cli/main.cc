@@ -1,20 +1,19 @@
 // The `grape` program: parses the command line, calls sim/ or net/, prints. No logic of its own.
-// Exit codes: 0 success, 1 a check or request failed, 2 bad input.
+// Exit codes (cli/common.h): 0 success, 1 a check or request failed, 2 bad input, 3 a check
+// could not decide.
 
 #include <iostream>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
+#include "cli/common.h"
+#include "cli/history_cmd.h"
 #include "cli/scenario_cmd.h"
 #include "core/base/version.h"
 #include "sim/demo.h"
 
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitCheckFailed = 1;
-constexpr int kExitBadInput = 2;
 
 // --format for a command: `text` (a table for people) or `json` (for scripts).
 class FormatOption {
@@ -32,20 +31,57 @@ class FormatOption {
   std::string name_ = "text";
 };
 
+// --max-states: the linearizability search's limit per key; past it the verdict is unknown.
+void add_max_states(CLI::App* command, uint64_t& max_states) {
+  command
+      ->add_option("--max-states", max_states,
+                   "Per key: configurations the linearizability search may explore before it "
+                   "gives up (the verdict is then unknown, exit 3)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, grape::sim::kCheckStatesMax));
+}
+
+// --no-chaos: the nominal knobs for every seed (sim/chaos.h).
+void add_no_chaos(CLI::App* command, bool& chaos) {
+  command->add_flag_callback(
+      "--no-chaos", [&chaos] { chaos = false; },
+      "Run every seed with the nominal knobs: no per-seed variation of batches, windows, sync "
+      "tails, kill points, late replays or clogs");
+}
+
+// `grape history check`; returns the `check` command, which fills `args` and `format`.
+CLI::App* add_history_commands(CLI::App& app, grape::cli::HistoryCheckArgs& args,
+                               FormatOption& format) {
+  CLI::App* history = app.add_subcommand(
+      "history", "Check client histories: JSON lines in the --history format (docs/scenarios.md)");
+  history->require_subcommand(1);
+  CLI::App* check = history->add_subcommand(
+      "check",
+      "Is the history linearizable? Exit 0 yes, 1 no (naming the key and the operations that "
+      "cannot be ordered), 3 unknown (a search hit --max-states), 2 bad input");
+  check->add_option("file", args.file, "History file (JSON lines, one call event a line)")
+      ->required();
+  format.add_to(check);
+  add_max_states(check, args.max_states);
+  return check;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace grape::cli;
-  CLI::App app{"grape: the distributed layer of the Grape vector database (Raft, sharding, "
-               "deterministic simulation)",
-               "grape"};
+  CLI::App app{
+      "grape: the distributed layer of the Grape vector database (Raft, sharding, "
+      "deterministic simulation)",
+      "grape"};
   app.set_version_flag("--version", std::string("grape ") + grape::kVersion);
   app.require_subcommand(1);
 
   uint64_t demo_seed = 1;
   CLI::App* demo = app.add_subcommand(
-      "demo", "Run a simulated 5-node cluster through a leader crash and a partition, and tell "
-              "what happens");
+      "demo",
+      "Run a simulated 5-node cluster through a leader crash and a partition, and tell "
+      "what happens");
   demo->add_option("--seed", demo_seed, "Seed of the simulated run (same seed, same run)")
       ->capture_default_str();
 
@@ -63,6 +99,8 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--history", run.history_file,
                       "Write the client history as JSON lines here (Porcupine/Knossos shape)");
   run_cmd->add_option("--report", run.report_file, "Write a self-contained HTML timeline here");
+  add_max_states(run_cmd, run.max_states);
+  add_no_chaos(run_cmd, run.chaos);
 
   SweepArgs sweep;
   CLI::App* sweep_cmd =
@@ -75,6 +113,8 @@ int main(int argc, char** argv) {
   sweep_cmd->add_option("--jobs,-j", sweep.jobs, "Runs in parallel (default: one per core)");
   FormatOption sweep_format;
   sweep_format.add_to(sweep_cmd);
+  add_max_states(sweep_cmd, sweep.max_states);
+  add_no_chaos(sweep_cmd, sweep.chaos);
 
   std::string replay_file;
   std::optional<uint64_t> replay_seed;
@@ -95,6 +135,10 @@ int main(int argc, char** argv) {
   shrink_cmd->add_option("-o,--output", shrink_output, "Where to write the minimal scenario")
       ->required();
 
+  grape::cli::HistoryCheckArgs check;
+  FormatOption check_format;
+  CLI::App* check_cmd = add_history_commands(app, check, check_format);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -110,7 +154,7 @@ int main(int argc, char** argv) {
 
   if (demo->parsed()) {
     const grape::sim::DemoResult result = grape::sim::run_demo(std::cout, demo_seed);
-    return result.safe ? kExitOk : kExitCheckFailed;
+    return result.safe ? kExitOk : kExitFailed;
   }
   if (run_cmd->parsed()) {
     run.format = run_format.value();
@@ -122,5 +166,9 @@ int main(int argc, char** argv) {
   }
   if (replay_cmd->parsed()) return scenario_replay(replay_file, replay_seed, replay_format.value());
   if (shrink_cmd->parsed()) return scenario_shrink(shrink_file, shrink_seed, shrink_output);
+  if (check_cmd->parsed()) {
+    check.format = check_format.value();
+    return history_check(check);
+  }
   return kExitOk;
 }

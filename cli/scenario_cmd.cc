@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/progress.h"
+#include "sim/history_io.h"
 #include "sim/report.h"
 #include "sim/runner.h"
 #include "sim/scenario.h"
@@ -26,10 +28,6 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitBadInput = 2;
-
 int64_t elapsed_ms(Clock::time_point since) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();
 }
@@ -40,8 +38,23 @@ std::string hex(uint64_t value) {
   return out.str();
 }
 
-std::string replay_command(const std::string& file, uint64_t seed) {
-  return "grape scenario run " + file + " --seed " + std::to_string(seed);
+constexpr uint64_t kMaxStatesDefault = sim::CheckLimits{}.max_states;
+
+// What a replay must repeat besides the file and seed.
+struct ReplayFlags {
+  uint64_t max_states = kMaxStatesDefault;
+  bool chaos = true;
+};
+
+// The command that replays a run; a state limit of its own must be replayed too, or the replay
+// may decide what the run could not (or the reverse), and so must a run without chaos.
+std::string replay_command(const std::string& file, uint64_t seed, const ReplayFlags& flags = {}) {
+  std::string command = "grape scenario run " + file + " --seed " + std::to_string(seed);
+  if (flags.max_states != kMaxStatesDefault) {
+    command += " --max-states " + std::to_string(flags.max_states);
+  }
+  if (!flags.chaos) command += " --no-chaos";
+  return command;
 }
 
 // Loads a scenario the simulator can run, or prints one line naming the file and the problem.
@@ -63,23 +76,49 @@ uint64_t seed_for(const sim::Scenario& scenario, std::optional<uint64_t> seed) {
 }
 
 json violation_json(const sim::Violation& v) {
-  return json{{"property", v.property},
-              {"at_ms", v.at.ms()},
-              {"node", v.node == kNoNode ? json(nullptr) : json("n" + std::to_string(v.node.value))},
-              {"detail", v.detail}};
+  return json{
+      {"property", v.property},
+      {"at_ms", v.at.ms()},
+      {"node", v.node == kNoNode ? json(nullptr) : json("n" + std::to_string(v.node.value))},
+      {"detail", v.detail}};
+}
+
+// The run's exit code: fail wins over unknown (the verdict already says so).
+int exit_code(sim::Verdict verdict) {
+  switch (verdict) {
+    case sim::Verdict::kPass:
+      return kExitOk;
+    case sim::Verdict::kFail:
+      return kExitFailed;
+    case sim::Verdict::kUnknown:
+      return kExitUnknown;
+  }
+  return kExitFailed;
+}
+
+std::string upper(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
 }
 
 json result_json(const sim::Scenario& scenario, const std::string& file, uint64_t seed,
-                 const sim::RunResult& r, int64_t wall_ms) {
+                 const sim::RunResult& r, int64_t wall_ms,
+                 const ReplayFlags& flags = {}) {
   json violations = json::array();
   for (const auto& v : r.violations) violations.push_back(violation_json(v));
+  json undecided = json::array();
+  for (const auto& u : r.undecided) {
+    undecided.push_back({{"property", u.property}, {"key", u.key}, {"detail", u.detail}});
+  }
   const sim::RunStats& s = r.stats;
   return json{{"scenario", scenario.name},
               {"file", file},
               {"seed", seed},
-              {"result", r.passed ? "pass" : "fail"},
+              {"result", sim::to_string(r.verdict)},
               {"violations", violations},
-              {"replay", replay_command(file, seed)},
+              {"undecided", undecided},
+              {"replay", replay_command(file, seed, flags)},
               {"stats",
                {{"sim_ms", s.sim_ms},
                 {"wall_ms", wall_ms},
@@ -92,17 +131,20 @@ json result_json(const sim::Scenario& scenario, const std::string& file, uint64_
                 {"ok", s.ok},
                 {"failed", s.failed},
                 {"indeterminate", s.indeterminate}}},
+              {"chaos", r.chaos},
               {"trace_hash", hex(r.trace_hash)}};
 }
 
 void print_result_text(const sim::Scenario& scenario, const std::string& file, uint64_t seed,
-                       const sim::RunResult& r, int64_t wall_ms) {
+                       const sim::RunResult& r, int64_t wall_ms,
+                       const ReplayFlags& flags = {}) {
   const sim::RunStats& s = r.stats;
-  std::cout << scenario.name << " (" << file << ", seed " << seed << "): "
-            << (r.passed ? "PASS" : "FAIL") << "\n";
+  std::cout << scenario.name << " (" << file << ", seed " << seed
+            << "): " << upper(sim::to_string(r.verdict)) << "\n";
   std::cout << "  simulated " << s.sim_ms << " ms in " << wall_ms << " ms; " << s.events
             << " events, " << s.messages << " messages\n";
   std::cout << "  elections " << s.elections << ", highest term " << s.max_term << "\n";
+  std::cout << "  chaos: " << r.chaos << "\n";
   std::cout << "  client calls " << s.client_ops << ": " << s.ok << " ok, " << s.failed
             << " failed, " << s.indeterminate << " indeterminate; " << s.committed
             << " writes acknowledged\n";
@@ -111,8 +153,13 @@ void print_result_text(const sim::Scenario& scenario, const std::string& file, u
               << (v.node == kNoNode ? "" : " on n" + std::to_string(v.node.value)) << ": "
               << v.detail << "\n";
   }
+  for (const auto& u : r.undecided) {
+    std::cout << "  UNDECIDED " << u.property << ": " << u.detail << "\n";
+  }
   std::cout << "  trace hash " << hex(r.trace_hash) << "\n";
-  if (!r.passed) std::cout << "  replay: " << replay_command(file, seed) << "\n";
+  if (r.verdict != sim::Verdict::kPass) {
+    std::cout << "  replay: " << replay_command(file, seed, flags) << "\n";
+  }
 }
 
 bool write_file(const std::string& path, const std::string& text) {
@@ -126,56 +173,38 @@ bool write_file(const std::string& path, const std::string& text) {
   return true;
 }
 
-json op_value(const std::optional<std::string>& value) {
-  return value ? json(*value) : json(nullptr);
-}
-
-// The contract's history: an `invoke` line and a completion line per call, in time order.
-std::string history_jsonl(const sim::History& history) {
-  struct Line {
-    int64_t time_ns;
-    uint64_t order;  // invocations before completions at the same instant, then by op
-    json value;
-  };
-  std::vector<Line> lines;
-  for (const sim::Operation& op : history.ops) {
-    json invoke{{"process", op.process}, {"type", "invoke"}, {"f", sim::to_string(op.kind)},
-                {"key", op.key}, {"time_ns", op.invoked.ns}};
-    if (op.kind == sim::OpKind::kPut || op.kind == sim::OpKind::kCas) invoke["value"] = op_value(op.value);
-    if (op.kind == sim::OpKind::kCas) invoke["expected"] = op_value(op.expected);
-    lines.push_back({op.invoked.ns, op.id * 2, invoke});
-    json done = invoke;
-    done["type"] = sim::to_string(op.outcome == sim::OpOutcome::kPending ? sim::OpOutcome::kInfo
-                                                                         : op.outcome);
-    done["time_ns"] = op.completed.ns;
-    if (op.kind == sim::OpKind::kGet && op.outcome == sim::OpOutcome::kOk) done["value"] = op_value(op.value);
-    lines.push_back({op.completed.ns, op.id * 2 + 1, done});
-  }
-  std::stable_sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) {
-    return a.time_ns != b.time_ns ? a.time_ns < b.time_ns : a.order < b.order;
-  });
-  std::string out;
-  for (const Line& line : lines) out += line.value.dump() + "\n";
-  return out;
-}
-
 std::string_view trace_kind_name(sim::TraceKind kind) {
   switch (kind) {
-    case sim::TraceKind::kRoleChange: return "role";
-    case sim::TraceKind::kCrash: return "crash";
-    case sim::TraceKind::kRestart: return "restart";
-    case sim::TraceKind::kPause: return "pause";
-    case sim::TraceKind::kResume: return "resume";
-    case sim::TraceKind::kPartition: return "partition";
-    case sim::TraceKind::kCut: return "cut";
-    case sim::TraceKind::kHeal: return "heal";
-    case sim::TraceKind::kLinkChange: return "link";
-    case sim::TraceKind::kDiskFault: return "disk";
-    case sim::TraceKind::kDrift: return "drift";
-    case sim::TraceKind::kCommit: return "commit";
-    case sim::TraceKind::kNoOp: return "noop";
-    case sim::TraceKind::kViolation: return "violation";
-    case sim::TraceKind::kNote: return "note";
+    case sim::TraceKind::kRoleChange:
+      return "role";
+    case sim::TraceKind::kCrash:
+      return "crash";
+    case sim::TraceKind::kRestart:
+      return "restart";
+    case sim::TraceKind::kPause:
+      return "pause";
+    case sim::TraceKind::kResume:
+      return "resume";
+    case sim::TraceKind::kPartition:
+      return "partition";
+    case sim::TraceKind::kCut:
+      return "cut";
+    case sim::TraceKind::kHeal:
+      return "heal";
+    case sim::TraceKind::kLinkChange:
+      return "link";
+    case sim::TraceKind::kDiskFault:
+      return "disk";
+    case sim::TraceKind::kDrift:
+      return "drift";
+    case sim::TraceKind::kCommit:
+      return "commit";
+    case sim::TraceKind::kNoOp:
+      return "noop";
+    case sim::TraceKind::kViolation:
+      return "violation";
+    case sim::TraceKind::kNote:
+      return "note";
   }
   return "unknown";
 }
@@ -204,15 +233,15 @@ std::string trace_jsonl(const sim::RunResult& r) {
 }
 
 sim::RunRecord make_record(const sim::Scenario& scenario, const std::string& file, uint64_t seed,
-                           const sim::RunResult& r) {
+                           const sim::RunResult& r, const ReplayFlags& flags) {
   sim::RunRecord record;
   record.scenario = scenario.name;
   record.file = file;
   record.seed = seed;
   record.nodes = scenario.cluster.nodes;
   record.end = r.end;
-  record.result = r.passed ? "pass" : "fail";
-  record.replay = replay_command(file, seed);
+  record.result = sim::to_string(r.verdict);
+  record.replay = replay_command(file, seed, flags);
   record.trace_hash = r.trace_hash;
   record.events = r.events;
   record.history = r.history;
@@ -243,6 +272,78 @@ std::optional<std::vector<std::string>> scenario_files(const std::vector<std::st
   return files;
 }
 
+struct SweepTask {
+  size_t scenario;  // index into SweepReport::scenarios
+  uint64_t seed;
+};
+
+// A run of a sweep that did not pass: its first violation, or its first undecided check.
+struct SweepNote {
+  size_t task;  // index into SweepReport::tasks
+  std::string property;
+  std::string detail;
+};
+
+struct SweepReport {
+  const std::vector<std::string>* files = nullptr;
+  const std::vector<sim::Scenario>* scenarios = nullptr;  // one per file
+  uint64_t seeds = 0;
+  ReplayFlags flags;
+  std::vector<SweepTask> tasks;
+  std::vector<SweepNote> failures;  // verdict fail, in task order
+  std::vector<SweepNote> unknowns;  // verdict unknown, in task order
+  int64_t wall_ms = 0;
+  double events_per_s = 0;
+};
+
+json sweep_notes_json(const SweepReport& report, const std::vector<SweepNote>& notes) {
+  json list = json::array();
+  for (const SweepNote& note : notes) {
+    const SweepTask& task = report.tasks[note.task];
+    const std::string& file = (*report.files)[task.scenario];
+    list.push_back({{"scenario", (*report.scenarios)[task.scenario].name},
+                    {"file", file},
+                    {"seed", task.seed},
+                    {"property", note.property},
+                    {"detail", note.detail},
+                    {"replay", replay_command(file, task.seed, report.flags)}});
+  }
+  return list;
+}
+
+void print_sweep_json(const SweepReport& report) {
+  std::cout << json{{"runs", report.tasks.size()},
+                    {"failed", report.failures.size()},
+                    {"failures", sweep_notes_json(report, report.failures)},
+                    {"unknown", report.unknowns.size()},
+                    {"undecided", sweep_notes_json(report, report.unknowns)},
+                    {"wall_ms", report.wall_ms},
+                    {"events_per_s", static_cast<uint64_t>(report.events_per_s)}}
+                   .dump()
+            << "\n";
+}
+
+void print_sweep_notes_text(const SweepReport& report, const std::vector<SweepNote>& notes,
+                            const char* label) {
+  for (const SweepNote& note : notes) {
+    const SweepTask& task = report.tasks[note.task];
+    std::cout << "  " << std::left << std::setw(8) << label << std::setw(28)
+              << (*report.scenarios)[task.scenario].name << " seed " << std::setw(6) << task.seed
+              << " " << note.property << ": " << note.detail << "\n          replay: "
+              << replay_command((*report.files)[task.scenario], task.seed, report.flags)
+              << "\n";
+  }
+}
+
+void print_sweep_text(const SweepReport& report) {
+  std::cout << "sweep: " << report.scenarios->size() << " scenarios x " << report.seeds
+            << " seeds = " << report.tasks.size() << " runs, " << report.failures.size()
+            << " failed, " << report.unknowns.size() << " unknown, " << report.wall_ms << " ms ("
+            << static_cast<uint64_t>(report.events_per_s) << " simulated events/s)\n";
+  print_sweep_notes_text(report, report.failures, "FAIL");
+  print_sweep_notes_text(report, report.unknowns, "UNKNOWN");
+}
+
 }  // namespace
 
 int scenario_run(const RunArgs& args) {
@@ -251,27 +352,31 @@ int scenario_run(const RunArgs& args) {
   const uint64_t seed = seed_for(*scenario, args.seed);
   sim::RunOptions options;
   options.record_events = !args.trace_file.empty() || !args.report_file.empty();
+  options.history_limits.max_states = args.max_states;
+  options.chaos = args.chaos;
+  const ReplayFlags flags{args.max_states, args.chaos};
   const auto start = Clock::now();
   const sim::RunResult result = sim::run_scenario(*scenario, seed, options);
   const int64_t wall_ms = elapsed_ms(start);
 
-  if (!args.history_file.empty() && !write_file(args.history_file, history_jsonl(result.history))) {
+  if (!args.history_file.empty() && !write_file(args.history_file, sim::to_jsonl(result.history))) {
     return kExitBadInput;
   }
   if (!args.trace_file.empty() && !write_file(args.trace_file, trace_jsonl(result))) {
     return kExitBadInput;
   }
   if (!args.report_file.empty() &&
-      !write_file(args.report_file,
-                  sim::render_report_html(make_record(*scenario, args.file, seed, result)))) {
+      !write_file(args.report_file, sim::render_report_html(make_record(
+                                        *scenario, args.file, seed, result, flags)))) {
     return kExitBadInput;
   }
   if (args.format == Format::kJson) {
-    std::cout << result_json(*scenario, args.file, seed, result, wall_ms).dump() << "\n";
+    std::cout << result_json(*scenario, args.file, seed, result, wall_ms, flags).dump()
+              << "\n";
   } else {
-    print_result_text(*scenario, args.file, seed, result, wall_ms);
+    print_result_text(*scenario, args.file, seed, result, wall_ms, flags);
   }
-  return result.passed ? kExitOk : kExitFailed;
+  return exit_code(result.verdict);
 }
 
 int scenario_sweep(const SweepArgs& args) {
@@ -288,19 +393,17 @@ int scenario_sweep(const SweepArgs& args) {
     if (!scenario) return kExitBadInput;
     scenarios.push_back(std::move(*scenario));
   }
-  struct Task {
-    size_t scenario;
-    uint64_t seed;
-  };
-  std::vector<Task> tasks;
+  SweepReport report{.files = &*files,
+                     .scenarios = &scenarios,
+                     .seeds = args.seeds,
+                     .flags = {args.max_states, args.chaos}};
+  sim::RunOptions options;
+  options.history_limits.max_states = args.max_states;
+  options.chaos = args.chaos;
   for (size_t i = 0; i < scenarios.size(); ++i) {
-    for (uint64_t k = 0; k < args.seeds; ++k) tasks.push_back({i, args.seed_from + k});
+    for (uint64_t k = 0; k < args.seeds; ++k) report.tasks.push_back({i, args.seed_from + k});
   }
-  struct Failure {
-    size_t task;
-    sim::Violation violation;
-  };
-  std::vector<Failure> failures;
+  const std::vector<SweepTask>& tasks = report.tasks;
   std::atomic<size_t> next{0};
   std::atomic<uint64_t> events{0};
   std::mutex mutex;
@@ -310,11 +413,16 @@ int scenario_sweep(const SweepArgs& args) {
   // One simulated world per thread: worlds share nothing, so runs stay deterministic.
   auto worker = [&] {
     for (size_t t = next++; t < tasks.size(); t = next++) {
-      const sim::RunResult r = sim::run_scenario(scenarios[tasks[t].scenario], tasks[t].seed);
+      const sim::RunResult r =
+          sim::run_scenario(scenarios[tasks[t].scenario], tasks[t].seed, options);
       events += r.stats.events;
       std::lock_guard lock(mutex);
-      if (!r.passed) failures.push_back({t, r.violations.front()});
-      progress.update(++done, failures.size());
+      if (r.verdict == sim::Verdict::kFail) {
+        report.failures.push_back({t, r.violations.front().property, r.violations.front().detail});
+      } else if (r.verdict == sim::Verdict::kUnknown) {
+        report.unknowns.push_back({t, r.undecided.front().property, r.undecided.front().detail});
+      }
+      progress.update(++done, report.failures.size());
     }
   };
   const unsigned jobs = args.jobs ? args.jobs : std::max(1u, std::thread::hardware_concurrency());
@@ -322,42 +430,21 @@ int scenario_sweep(const SweepArgs& args) {
   for (unsigned j = 1; j < std::min<size_t>(jobs, tasks.size()); ++j) threads.emplace_back(worker);
   worker();
   for (auto& thread : threads) thread.join();
-  const int64_t wall_ms = elapsed_ms(start);
-  std::sort(failures.begin(), failures.end(),
-            [](const Failure& a, const Failure& b) { return a.task < b.task; });
-
-  const double events_per_s = wall_ms > 0 ? static_cast<double>(events) * 1000.0 / static_cast<double>(wall_ms) : 0;
+  report.wall_ms = elapsed_ms(start);
+  report.events_per_s = report.wall_ms > 0 ? static_cast<double>(events) * 1000.0 /
+                                                 static_cast<double>(report.wall_ms)
+                                           : 0;
+  // Threads finish in any order; the report lists runs in task order.
+  const auto by_task = [](const SweepNote& a, const SweepNote& b) { return a.task < b.task; };
+  std::sort(report.failures.begin(), report.failures.end(), by_task);
+  std::sort(report.unknowns.begin(), report.unknowns.end(), by_task);
   if (args.format == Format::kJson) {
-    json list = json::array();
-    for (const Failure& f : failures) {
-      const Task& task = tasks[f.task];
-      list.push_back({{"scenario", scenarios[task.scenario].name},
-                      {"file", (*files)[task.scenario]},
-                      {"seed", task.seed},
-                      {"property", f.violation.property},
-                      {"detail", f.violation.detail},
-                      {"replay", replay_command((*files)[task.scenario], task.seed)}});
-    }
-    std::cout << json{{"runs", tasks.size()},
-                      {"failed", failures.size()},
-                      {"failures", list},
-                      {"wall_ms", wall_ms},
-                      {"events_per_s", static_cast<uint64_t>(events_per_s)}}
-                     .dump()
-              << "\n";
+    print_sweep_json(report);
   } else {
-    std::cout << "sweep: " << scenarios.size() << " scenarios x " << args.seeds << " seeds = "
-              << tasks.size() << " runs, " << failures.size() << " failed, " << wall_ms << " ms ("
-              << static_cast<uint64_t>(events_per_s) << " simulated events/s)\n";
-    for (const Failure& f : failures) {
-      const Task& task = tasks[f.task];
-      std::cout << "  FAIL " << std::left << std::setw(28) << scenarios[task.scenario].name
-                << " seed " << std::setw(6) << task.seed << " " << f.violation.property << ": "
-                << f.violation.detail << "\n       replay: "
-                << replay_command((*files)[task.scenario], task.seed) << "\n";
-    }
+    print_sweep_text(report);
   }
-  return failures.empty() ? kExitOk : kExitFailed;
+  if (!report.failures.empty()) return kExitFailed;
+  return report.unknowns.empty() ? kExitOk : kExitUnknown;
 }
 
 int scenario_replay(const std::string& file, std::optional<uint64_t> seed, Format format) {
@@ -368,8 +455,8 @@ int scenario_replay(const std::string& file, std::optional<uint64_t> seed, Forma
   const sim::RunResult first = sim::run_scenario(*scenario, s);
   const int64_t wall_ms = elapsed_ms(start);
   const sim::RunResult second = sim::run_scenario(*scenario, s);
-  const bool identical = first.trace_hash == second.trace_hash &&
-                         first.stats.events == second.stats.events;
+  const bool identical =
+      first.trace_hash == second.trace_hash && first.stats.events == second.stats.events;
   if (format == Format::kJson) {
     json out = result_json(*scenario, file, s, first, wall_ms);
     out["replayed_trace_hash"] = hex(second.trace_hash);
@@ -382,7 +469,7 @@ int scenario_replay(const std::string& file, std::optional<uint64_t> seed, Forma
               << "\n";
   }
   if (!identical) return kExitFailed;
-  return first.passed ? kExitOk : kExitFailed;
+  return exit_code(first.verdict);
 }
 
 int scenario_shrink(const std::string& file, std::optional<uint64_t> seed,
@@ -405,8 +492,8 @@ int scenario_shrink(const std::string& file, std::optional<uint64_t> seed,
     return kExitFailed;
   }
   if (!write_file(output, sim::to_yaml(result->minimal))) return kExitBadInput;
-  std::cout << "shrunk " << file << " (seed " << s << ", " << result->property << "): "
-            << result->faults_before << " -> " << result->faults_after << " faults in "
+  std::cout << "shrunk " << file << " (seed " << s << ", " << result->property
+            << "): " << result->faults_before << " -> " << result->faults_after << " faults in "
             << result->runs << " runs\n"
             << "  written to " << output << "; replay: " << replay_command(output, s) << "\n";
   return kExitOk;

@@ -23,8 +23,17 @@ void SafetyChecker::report(const char* property, NodeId node, std::string detail
 
 SafetyChecker::NodeLog& SafetyChecker::log_of(NodeId node) { return logs_[node]; }
 
+void SafetyChecker::count_durable_copy(NodeId node, const raft::Entry& e) {
+  if (fixed_voters_ == 0 || node.value < 1 || node.value > fixed_voters_ || node.value > 64) return;
+  uint64_t& copies = copies_in_term_[position_key(e.index, e.term)];
+  copies |= uint64_t{1} << (node.value - 1);
+  if (static_cast<size_t>(__builtin_popcountll(copies)) <= fixed_voters_ / 2) return;
+  LogIndex& highest = durably_committed_[e.term];
+  if (e.index > highest) highest = e.index;
+}
+
 void SafetyChecker::on_persist(NodeId node, std::span<const raft::Entry> entries,
-                               Term is_leader_term) {
+                               Term is_leader_term, Term node_term) {
   if (entries.empty()) return;
   NodeLog& log = log_of(node);
   const LogIndex first = entries.front().index;
@@ -48,6 +57,9 @@ void SafetyChecker::on_persist(NodeId node, std::span<const raft::Entry> entries
     prefix = entry_digest(prefix, e);
     log.prefix_digest.push_back(prefix);
     log.terms.push_back(e.term);
+    // A copy stored while its holder was in the entry's own term: the copies that make an entry
+    // permanent once a majority holds it (the Raft paper's §5.4 argument).
+    if (e.term == node_term) count_durable_copy(node, e);
     auto [it, inserted] = digest_by_position_.emplace(position_key(e.index, e.term), prefix);
     if (!inserted && it->second != prefix) {
       report("log_matching", node,

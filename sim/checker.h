@@ -8,7 +8,12 @@
 //   log_matching         two logs holding an entry with the same index and term are identical up
 //                        to it: each persisted entry gets a digest of its whole prefix, and all
 //                        nodes' digests for one (index, term) must agree
-//   leader_completeness  a new leader's log holds every entry committed before its term
+//   leader_completeness  a new leader's log holds every entry committed before its term; an
+//                        entry counts as committed once a node applied it, or (with a fixed
+//                        voter set, see set_fixed_voters) as soon as a majority of the voters
+//                        hold it durably, each having stored it while in the entry's own term:
+//                        the moment Raft's safety argument makes it permanent, even if no node
+//                        has applied it yet
 //   state_machine_safety no two nodes apply different entries at the same index
 //   leader_append_only   a leader never overwrites or removes entries of its own log
 //
@@ -42,12 +47,23 @@ class SafetyChecker {
   template <class TermAt>
   void on_leader_elected(NodeId node, Term term, LogIndex last_index, TermAt term_at);
   // `node` made `entries` durable (they replace any stored suffix from entries.front().index);
-  // `is_leader_term` is its term when it is leader, else Term(0).
-  void on_persist(NodeId node, std::span<const raft::Entry> entries, Term is_leader_term);
+  // `is_leader_term` is its term when it is leader, else Term(0); `node_term` is its current term
+  // (Term(0): unknown, the copies then do not count towards durable commitment).
+  void on_persist(NodeId node, std::span<const raft::Entry> entries, Term is_leader_term,
+                  Term node_term = Term(0));
+  // The group's voters are nodes 1..count and never change: durable copies on a majority of them
+  // prove commitment (see leader_completeness above). 0 (the default) turns that off, as it must
+  // be once membership changes (learners and removed nodes hold copies that do not count).
+  void set_fixed_voters(size_t count) { fixed_voters_ = count; }
   // `node`, at `node_term`, applied `entry` to its state machine.
   void on_apply(NodeId node, const raft::Entry& entry, Term node_term);
   // `node` restarted with an empty state machine: it applies again from the start.
   void on_restart(NodeId node);
+
+  // A violation found outside the checker (the world's resource limits): it ends the run alike.
+  void add_violation(const char* property, NodeId node, std::string detail) {
+    report(property, node, std::move(detail));
+  }
 
   bool ok() const { return violations_.empty(); }
   const std::vector<Violation>& violations() const { return violations_; }
@@ -61,7 +77,7 @@ class SafetyChecker {
     std::vector<uint64_t> prefix_digest;  // [i] = digest of entries 1..i+1
     std::vector<Term> terms;              // [i] = term of entry i+1
     LogIndex applied;
-    Term leader_term;                     // the term in which it last persisted as leader
+    Term leader_term;  // the term in which it last persisted as leader
   };
   struct AppliedEntry {
     Term term;
@@ -81,12 +97,17 @@ class SafetyChecker {
   std::unordered_map<uint64_t, uint64_t> digest_by_position_;
   std::vector<AppliedEntry> applied_;  // [i] = what index i+1 applied as, the first time
   std::map<Term, LogIndex> committed_by_term_bound_;
+  // Durable commitment (fixed voters only): which nodes stored each (index, term) in that term,
+  // and per term the highest index of that term so committed.
+  void count_durable_copy(NodeId node, const raft::Entry& entry);
+  size_t fixed_voters_ = 0;
+  std::unordered_map<uint64_t, uint64_t> copies_in_term_;  // position -> bit per node
+  std::map<Term, LogIndex> durably_committed_;
   std::vector<Violation> violations_;
 };
 
 template <class TermAt>
-void SafetyChecker::on_leader_elected(NodeId node, Term term, LogIndex last_index,
-                                      TermAt term_at) {
+void SafetyChecker::on_leader_elected(NodeId node, Term term, LogIndex last_index, TermAt term_at) {
   auto [it, inserted] = leaders_.emplace(term, node);
   if (!inserted && it->second != node) {
     report("election_safety", node,
@@ -95,9 +116,16 @@ void SafetyChecker::on_leader_elected(NodeId node, Term term, LogIndex last_inde
   }
   // Leader completeness: every entry committed in a term before `term` is in the new leader's
   // log. By log matching it is enough to look at the highest such entry.
-  const LogIndex committed = committed_before(term);
+  LogIndex committed = committed_before(term);
+  Term committed_term = committed == LogIndex(0) ? Term(0) : applied_[committed.value - 1].term;
+  for (const auto& [entry_term, index] : durably_committed_) {
+    if (entry_term >= term) break;
+    if (index > committed) {
+      committed = index;
+      committed_term = entry_term;
+    }
+  }
   if (committed == LogIndex(0)) return;
-  const Term committed_term = applied_[committed.value - 1].term;
   const Term held = last_index >= committed ? term_at(committed) : Term(0);
   if (held != committed_term) {
     report("leader_completeness", node,

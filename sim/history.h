@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sim/time.h"
@@ -23,8 +24,8 @@ enum class OpKind : uint8_t { kPut, kGet, kDelete, kCas };
 enum class OpOutcome : uint8_t { kPending, kOk, kFail, kInfo };
 
 struct Operation {
-  uint64_t id = 0;        // unique in the history, in invocation order
-  uint64_t process = 0;   // the client that issued it (one op at a time per process)
+  uint64_t id = 0;       // unique in the history, in invocation order
+  uint64_t process = 0;  // the client that issued it (one op at a time per process)
   OpKind kind = OpKind::kPut;
   std::string key;
   std::optional<std::string> value;     // put/cas: the value written; get (ok): the value read
@@ -32,13 +33,22 @@ struct Operation {
   VirtualTime invoked;
   VirtualTime completed;  // kOk, kFail: the answer; kInfo: when the client gave up waiting
   OpOutcome outcome = OpOutcome::kPending;
+
+  bool operator==(const Operation&) const = default;
 };
 
 struct History {
   std::vector<Operation> ops;  // indexed by id
+
+  bool operator==(const History&) const = default;
 };
 
 std::string_view to_string(OpKind kind);
 std::string_view to_string(OpOutcome outcome);
+
+// For people: `"v1"` (quoted, cut after 40 bytes) or `absent`.
+std::string describe_value(const std::optional<std::string>& value);
+// For people: `process 3 cas "a" -> "b" [1.0ms .. 2.5ms, fail]` (the key is not named).
+std::string describe(const Operation& op);
 
 }  // namespace grape::sim

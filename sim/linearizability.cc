@@ -4,6 +4,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <tuple>
 #include <unordered_map>
@@ -51,40 +52,6 @@ std::optional<ValueId> apply(const SearchOp& op, ValueId current) {
       return std::nullopt;
   }
   return std::nullopt;
-}
-
-std::string quote(const std::optional<std::string>& value) {
-  if (!value) return "absent";
-  constexpr size_t kShownMax = 40;
-  if (value->size() <= kShownMax) return "\"" + *value + "\"";
-  return "\"" + value->substr(0, kShownMax) + "...\"";
-}
-
-// "process 3 cas "a" -> "b" [1.0ms .. 2.5ms, fail]"
-std::string describe(const Operation& op) {
-  std::ostringstream out;
-  out << "process " << op.process << " " << to_string(op.kind);
-  switch (op.kind) {
-    case OpKind::kPut:
-      out << " " << quote(op.value);
-      break;
-    case OpKind::kGet:
-      if (op.outcome == OpOutcome::kOk) out << " -> " << quote(op.value);
-      break;
-    case OpKind::kDelete:
-      break;
-    case OpKind::kCas:
-      out << " " << quote(op.expected) << " -> " << quote(op.value);
-      break;
-  }
-  out << " [" << op.invoked << " .. ";
-  if (op.outcome == OpOutcome::kOk || op.outcome == OpOutcome::kFail) {
-    out << op.completed;
-  } else {
-    out << "?";
-  }
-  out << ", " << to_string(op.outcome) << "]";
-  return out.str();
 }
 
 // Interns one key's values: 0 is absent; ids are exact (equal ids <=> equal strings).
@@ -515,16 +482,17 @@ std::string KeySearch::explain() const {
     case Effect::kWrite:
       break;
     case Effect::kCas:
-      out << " (an ok cas must see " << quote(source.expected) << ")";
+      out << " (an ok cas must see " << describe_value(source.expected) << ")";
       break;
     case Effect::kReadNotEqual:
-      out << " (a failed cas must see a value other than " << quote(source.expected) << ")";
+      out << " (a failed cas must see a value other than " << describe_value(source.expected)
+          << ")";
       break;
   }
   out << "; the orders tried reach it with the register holding ";
   if (deepest_values_.size() > 1) out << "one of ";
   for (size_t i = 0; i < deepest_values_.size(); ++i) {
-    out << (i > 0 ? ", " : "") << quote(*deepest_values_[i]);
+    out << (i > 0 ? ", " : "") << describe_value(*deepest_values_[i]);
   }
   if (deepest_values_capped_) out << " or another";
   if (deepest_recent_.empty()) {
@@ -546,8 +514,7 @@ std::string KeySearch::explain() const {
 KeyCheck check_key(std::string_view key, const std::vector<const Operation*>& key_ops,
                    const CheckLimits& limits) {
   const std::vector<SearchOp> ops = to_search_ops(key_ops);
-  // Entries of the cache are 32-bit indices.
-  const uint64_t max_states = std::min<uint64_t>(limits.max_states, uint64_t{1} << 31);
+  const uint64_t max_states = std::min(limits.max_states, kCheckStatesMax);
   KeySearch search(ops, max_states);
   KeyCheck check{.key = std::string(key), .ops = ops.size()};
   check.verdict = search.run();
@@ -563,8 +530,8 @@ KeyCheck check_key(std::string_view key, const std::vector<const Operation*>& ke
              << " states explored): " << search.explain();
       break;
     case KeyVerdict::kGaveUp:
-      detail << "was not decided: the search gave up after " << limits.max_states
-             << " states (CheckLimits::max_states) over " << ops.size()
+      detail << "was not decided: the search gave up after " << max_states
+             << " states (the per-key limit, max_states) over " << ops.size()
              << " ops; it may or may not be linearizable";
       break;
   }
@@ -598,6 +565,127 @@ LinearizabilityResult check_linearizable(const History& history, const CheckLimi
     result.keys.push_back(std::move(check));
   }
   return result;
+}
+
+namespace {
+
+// The value a get or cas needs the register to hold, if it took effect (see the header).
+const std::optional<std::string>* value_read(const Operation& op) {
+  if (op.outcome != OpOutcome::kOk) return nullptr;
+  if (op.kind == OpKind::kGet) return &op.value;
+  if (op.kind == OpKind::kCas) return &op.expected;
+  return nullptr;
+}
+
+bool writes(const Operation& op) { return op.kind == OpKind::kPut || op.kind == OpKind::kCas; }
+
+// Removes ops from one key's violating sub-history while it still cannot be ordered.
+class ViolationShrinker {
+ public:
+  ViolationShrinker(const History& history, const CheckLimits& limits, uint64_t checks_max)
+      : history_(history), limits_(limits), checks_max_(checks_max) {}
+
+  // Whether `ids` alone cannot be ordered: a proven violation, within the budget.
+  bool fails(const std::vector<uint64_t>& ids, VirtualTime* at = nullptr) {
+    if (!keeps_writes_read(ids)) return false;
+    if (checks_ >= checks_max_) {
+      out_of_budget_ = true;
+      return false;
+    }
+    ++checks_;
+    History subset;
+    subset.ops.reserve(ids.size());
+    for (uint64_t id : ids) subset.ops.push_back(history_.ops[id]);
+    const LinearizabilityResult result = check_linearizable(subset, limits_);
+    if (at) *at = result.at;
+    return !result.ok;
+  }
+
+  // Drops ops in chunks, halving the chunk size; at size one, repeats until nothing goes (a
+  // removal can make another op removable again: the property is not monotone).
+  void shrink(std::vector<uint64_t>& ids) {
+    size_t chunk = std::max<size_t>(1, ids.size() / 2);
+    for (;;) {
+      bool removed = false;
+      for (size_t start = 0; start < ids.size();) {
+        std::vector<uint64_t> candidate(ids.begin(), ids.begin() + static_cast<ptrdiff_t>(start));
+        const size_t end = std::min(ids.size(), start + chunk);
+        candidate.insert(candidate.end(), ids.begin() + static_cast<ptrdiff_t>(end), ids.end());
+        if (!candidate.empty() && fails(candidate)) {
+          ids = std::move(candidate);
+          removed = true;
+        } else {
+          start += chunk;
+        }
+      }
+      if (chunk > 1) {
+        chunk /= 2;
+      } else if (!removed) {
+        return;
+      }
+    }
+  }
+
+  // Remembers which values some op of the whole key writes.
+  void note_writes(const std::vector<uint64_t>& ids) {
+    for (uint64_t id : ids) {
+      const Operation& op = history_.ops[id];
+      if (writes(op) && op.value) written_.insert(*op.value);
+    }
+  }
+
+  uint64_t checks() const { return checks_; }
+  bool out_of_budget() const { return out_of_budget_; }
+
+ private:
+  // Every value read in `ids` that the key writes somewhere is written in `ids` too.
+  bool keeps_writes_read(const std::vector<uint64_t>& ids) const {
+    std::set<std::string_view> written;
+    for (uint64_t id : ids) {
+      const Operation& op = history_.ops[id];
+      if (writes(op) && op.value) written.insert(*op.value);
+    }
+    for (uint64_t id : ids) {
+      const std::optional<std::string>* read = value_read(history_.ops[id]);
+      if (read && *read && written_.count(**read) && !written.count(**read)) return false;
+    }
+    return true;
+  }
+
+  const History& history_;
+  CheckLimits limits_;
+  uint64_t checks_max_;
+  uint64_t checks_ = 0;
+  bool out_of_budget_ = false;
+  std::set<std::string_view> written_;  // views into history_
+};
+
+}  // namespace
+
+MinimalViolation minimize_violation(const History& history, std::string_view key,
+                                    const CheckLimits& limits, uint64_t checks_max) {
+  MinimalViolation out{.key = std::string(key)};
+  for (uint64_t id = 0; id < history.ops.size(); ++id) {
+    if (history.ops[id].key == key) out.op_ids.push_back(id);
+  }
+  ViolationShrinker shrinker(history, limits, checks_max);
+  shrinker.note_writes(out.op_ids);
+  VirtualTime at;
+  if (!shrinker.fails(out.op_ids, &at)) {
+    out.checks = shrinker.checks();
+    return out;
+  }
+  // The search never reaches an op invoked after the completion it got stuck at (see
+  // KeySearch), so those ops usually all go at once: a cheap first cut on a long history.
+  std::vector<uint64_t> before;
+  for (uint64_t id : out.op_ids) {
+    if (history.ops[id].invoked <= at) before.push_back(id);
+  }
+  if (before.size() < out.op_ids.size() && shrinker.fails(before)) out.op_ids = std::move(before);
+  shrinker.shrink(out.op_ids);
+  out.minimal = !shrinker.out_of_budget();
+  out.checks = shrinker.checks();
+  return out;
 }
 
 Violation to_violation(const LinearizabilityResult& result) {

@@ -41,8 +41,13 @@ namespace grape::sim {
 
 struct Violation;  // sim/checker.h
 
+// The most states a key's search can explore, whatever CheckLimits asks: the cache indexes its
+// entries with 32 bits.
+inline constexpr uint64_t kCheckStatesMax = uint64_t{1} << 31;
+
 struct CheckLimits {
-  // Per key: the most (ordered ops, register value) configurations the search may explore.
+  // Per key: the most (ordered ops, register value) configurations the search may explore
+  // (at most kCheckStatesMax).
   uint64_t max_states = 1'000'000;
 };
 
@@ -79,6 +84,29 @@ LinearizabilityResult check_linearizable(const History& history, const CheckLimi
 // The `linearizability` violation (scenario-format.md) for a result with ok == false. The history
 // is the clients' view, so the violation names no node. Include sim/checker.h to call it.
 Violation to_violation(const LinearizabilityResult& result);
+
+// A violation cut down to the operations that matter (what `grape history check` prints): a set
+// of one key's ops that still cannot be ordered, from which no single op can be removed without
+// the rest becoming orderable -- a local minimum, not necessarily the smallest such set. Found by
+// delta debugging: drop ops invoked after the violation shows, then chunks of ops, halving the
+// chunk size down to single ops, keeping each removal after which the rest still cannot be
+// ordered. One rule keeps the set readable: a get or cas that reads a value some op of the key
+// writes keeps one of those writes (else "reads "v1", which nobody wrote" would stand in for a
+// stale read). A search that gives up counts as orderable. Deterministic.
+struct MinimalViolation {
+  std::string key;
+  std::vector<uint64_t> op_ids;  // ascending, into History::ops
+  bool minimal = false;          // false: the check budget ran out first; the set still violates
+  uint64_t checks = 0;           // linearizability checks run
+};
+
+inline constexpr uint64_t kMinimizeChecksMax = 2'000;
+
+// Precondition: `key`'s ops cannot be ordered (check_linearizable(history, limits) found it). If
+// they can, returns them all with minimal == false. Each check is bounded by `limits`.
+MinimalViolation minimize_violation(const History& history, std::string_view key,
+                                    const CheckLimits& limits = {},
+                                    uint64_t checks_max = kMinimizeChecksMax);
 
 std::string_view to_string(KeyVerdict verdict);
 

@@ -57,9 +57,14 @@ bool MembershipDriver::advance_add(NodeId node) {
   if (contains(conf.voters, node) && !conf.is_joint()) return true;
   raft::ConfChange change;
   if (contains(conf.learners, node)) {
-    // Promote only a learner that has caught up: a voter far behind would stall commits.
+    // Promote only a learner that has caught up: a voter far behind would stall commits. Caught
+    // up means within a tenth of the leader's commit index, as etcd's isLearnerReady has it:
+    // under steady load a learner's match trails the commit index by what is in flight, so
+    // asking for equality can postpone a promotion for as long as the load lasts.
     const raft::Progress* progress = r.progress(node);
-    if (progress == nullptr || progress->match < r.log().committed()) return false;
+    if (progress == nullptr || progress->match.value * 10 < r.log().committed().value * 9) {
+      return false;
+    }
     change.changes.push_back({raft::ConfChangeType::kAddVoter, node});
   } else if (!contains(conf.voters, node)) {
     change.changes.push_back({raft::ConfChangeType::kAddLearner, node});

@@ -34,9 +34,9 @@ void SimNetwork::resize(size_t node_count) {
 void SimNetwork::add_node() { resize(node_count_ + 1); }
 
 size_t SimNetwork::slot(NodeId from, NodeId to) const {
-  GRAPE_ASSERT(from.value >= 1 && from.value <= node_count_ && to.value >= 1 &&
-                   to.value <= node_count_,
-               "link " << from << "->" << to << " outside 1.." << node_count_);
+  GRAPE_ASSERT(
+      from.value >= 1 && from.value <= node_count_ && to.value >= 1 && to.value <= node_count_,
+      "link " << from << "->" << to << " outside 1.." << node_count_);
   return (from.value - 1) * node_count_ + (to.value - 1);
 }
 
@@ -61,7 +61,7 @@ bool SimNetwork::can_deliver(NodeId from, NodeId to) const {
 }
 
 bool SimNetwork::apply_rules(NodeId from, NodeId to, MessageKinds kind, VirtualTime now,
-                             int& copies, LinkSpec& spec) {
+                             int& copies, LinkSpec& spec, VirtualTime& held_until) {
   for (const LinkRule& rule : rules_) {
     if (rule.until && now >= *rule.until) continue;
     if (rule.kinds != kAllMessageKinds && (rule.kinds & kind) == 0) continue;
@@ -82,6 +82,11 @@ bool SimNetwork::apply_rules(NodeId from, NodeId to, MessageKinds kind, VirtualT
         spec.latency_min = rule.latency_min;
         spec.latency_max = rule.latency_max;
         break;
+      case LinkRule::Effect::kClog:
+        // Held until the clog ends; a clog without an end holds nothing (the runner gives every
+        // clog one).
+        if (rule.until) held_until = std::max(held_until, *rule.until);
+        break;
     }
   }
   return true;
@@ -96,7 +101,8 @@ void SimNetwork::route(NodeId from, NodeId to, MessageKinds kind, VirtualTime no
   }
   LinkSpec spec = links_[s];
   int copies = spec.duplicate > 0.0 && rng_.chance(spec.duplicate) ? 2 : 1;
-  if (!rules_.empty() && !apply_rules(from, to, kind, now, copies, spec)) {
+  VirtualTime held_until = now;
+  if (!rules_.empty() && !apply_rules(from, to, kind, now, copies, spec, held_until)) {
     ++dropped_;
     return;
   }
@@ -106,13 +112,28 @@ void SimNetwork::route(NodeId from, NodeId to, MessageKinds kind, VirtualTime no
   }
   if (copies == 2) ++duplicated_;
   for (int i = 0; i < copies; ++i) {
-    VirtualTime arrival = now + Duration{rng_.between(spec.latency_min.ns, spec.latency_max.ns)};
+    VirtualTime arrival = std::max(now, held_until) +
+                          Duration{rng_.between(spec.latency_min.ns, spec.latency_max.ns)};
+    if (chaos_.long_delay_rate > 0.0 && rng_.chance(chaos_.long_delay_rate)) {
+      arrival = arrival + long_delay();
+    }
     if (!spec.reorder) {
       arrival = std::max(arrival, last_arrival_[s]);
       last_arrival_[s] = arrival;
     }
     out.push_back(arrival);
   }
+  // A copy replayed long after the original, on any link (FIFO ones too: a retransmission from
+  // an older connection), so that a message of an older term arrives after newer ones.
+  if (chaos_.late_duplicate_rate > 0.0 && rng_.chance(chaos_.late_duplicate_rate)) {
+    ++duplicated_;
+    out.push_back(out.back() + long_delay());
+  }
+}
+
+Duration SimNetwork::long_delay() {
+  ++delayed_long_;
+  return Duration{rng_.between(chaos_.long_delay_min.ns, chaos_.long_delay_max.ns)};
 }
 
 Duration SimNetwork::client_latency() {

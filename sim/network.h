@@ -27,14 +27,26 @@ inline MessageKinds kind_bit(int message_type) { return MessageKinds{1} << messa
 // A timed change to some links: lose, drop, duplicate or delay the messages of some kinds from
 // some nodes to others, until `until` (or until healed when it has no end).
 struct LinkRule {
-  enum class Effect : uint8_t { kCut, kDrop, kDuplicate, kLatency };
+  // kClog: messages are held and the whole backlog arrives at once when the rule ends (a link
+  // that stalls and then releases everything, as FoundationDB's swizzled clogging does).
+  enum class Effect : uint8_t { kCut, kDrop, kDuplicate, kLatency, kClog };
   Effect effect = Effect::kCut;
   std::vector<NodeId> from;  // sorted
   std::vector<NodeId> to;    // sorted
   MessageKinds kinds = kAllMessageKinds;
-  double rate = 1.0;             // kDrop, kDuplicate
+  double rate = 1.0;                  // kDrop, kDuplicate
   Duration latency_min, latency_max;  // kLatency
   std::optional<VirtualTime> until;   // nullopt: until heal_all()
+};
+
+// What a real network does rarely and a simulated one must do too, or code that trusts a message
+// from an older term or incarnation is never tested (sim-fidelity.md, section 2). Applied to every
+// link on top of its spec; all off by default.
+struct NetworkChaos {
+  double long_delay_rate = 0.0;  // a message arrives [long_delay_min, long_delay_max] late
+  Duration long_delay_min = milliseconds(500);
+  Duration long_delay_max = seconds(3);
+  double late_duplicate_rate = 0.0;  // an extra copy arrives [long_delay_min, long_delay_max] late
 };
 
 struct LinkSpec {
@@ -48,6 +60,7 @@ struct LinkSpec {
 class SimNetwork {
  public:
   SimNetwork(size_t node_count, const LinkSpec& defaults, Rng rng);
+  void set_chaos(const NetworkChaos& chaos) { chaos_ = chaos; }
 
   size_t node_count() const { return node_count_; }
   // Grows the network for a node joining; its links get the default spec.
@@ -83,23 +96,27 @@ class SimNetwork {
 
   uint64_t dropped() const { return dropped_; }
   uint64_t duplicated() const { return duplicated_; }
+  uint64_t delayed_long() const { return delayed_long_; }
 
  private:
   size_t slot(NodeId from, NodeId to) const;
   void resize(size_t node_count);
   // Applies the rules to one message; false when a cut or drop rule loses it.
   bool apply_rules(NodeId from, NodeId to, MessageKinds kind, VirtualTime now, int& copies,
-                   LinkSpec& spec);
+                   LinkSpec& spec, VirtualTime& held_until);
+  Duration long_delay();
 
   size_t node_count_;
   LinkSpec defaults_;
+  NetworkChaos chaos_;
   Rng rng_;
-  std::vector<LinkSpec> links_;          // [(from-1) * N + (to-1)]
-  std::vector<uint8_t> partitioned_;     // symmetric partition blocks this link
+  std::vector<LinkSpec> links_;       // [(from-1) * N + (to-1)]
+  std::vector<uint8_t> partitioned_;  // symmetric partition blocks this link
   std::vector<LinkRule> rules_;
   std::vector<VirtualTime> last_arrival_;  // FIFO links: arrival time of the last message
   uint64_t dropped_ = 0;
   uint64_t duplicated_ = 0;
+  uint64_t delayed_long_ = 0;
 };
 
 }  // namespace grape::sim

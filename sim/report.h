@@ -22,7 +22,7 @@ struct RunRecord {
   uint64_t seed = 0;
   size_t nodes = 0;    // nodes n1..nN (more may join: see trace events)
   VirtualTime end;     // when the run stopped
-  std::string result;  // "pass" or "fail"
+  std::string result;  // "pass", "fail" or "unknown" (sim::to_string(Verdict))
   std::string replay;  // the command that replays it
   uint64_t trace_hash = 0;
   std::vector<TraceEvent> events;  // in time order

@@ -17,7 +17,7 @@ class Shrinker {
     if (runs_ >= options_.max_runs) return false;
     ++runs_;
     const RunResult result = run_scenario(candidate, seed_);
-    const bool failed = !result.passed &&
+    const bool failed = result.verdict == Verdict::kFail &&
                         (property_.empty() || result.violations.front().property == property_);
     if (failed && property_.empty()) property_ = result.violations.front().property;
     if (options_.progress) options_.progress(runs_, candidate.faults.size(), failed);
@@ -34,9 +34,9 @@ class Shrinker {
       bool reduced = false;
       for (size_t start = 0; start < n && !reduced; start += size) {
         Scenario candidate = best;
-        candidate.faults.erase(candidate.faults.begin() + static_cast<std::ptrdiff_t>(start),
-                               candidate.faults.begin() +
-                                   static_cast<std::ptrdiff_t>(std::min(n, start + size)));
+        candidate.faults.erase(
+            candidate.faults.begin() + static_cast<std::ptrdiff_t>(start),
+            candidate.faults.begin() + static_cast<std::ptrdiff_t>(std::min(n, start + size)));
         if (fails(candidate)) {
           best = std::move(candidate);
           chunks = std::max<size_t>(chunks - 1, 2);
@@ -79,7 +79,8 @@ class Shrinker {
       const Duration shorter{s.run_until.ns * 3 / 4};
       if (shorter <= last_fault + milliseconds(100) || shorter < milliseconds(500)) return false;
       s.run_until = shorter;
-      if (s.workload && s.workload->until && *s.workload->until > shorter) s.workload->until = shorter;
+      if (s.workload && s.workload->until && *s.workload->until > shorter)
+        s.workload->until = shorter;
       if (s.nemesis && s.nemesis->until && *s.nemesis->until > shorter) s.nemesis->until = shorter;
       return true;
     })) {

@@ -26,8 +26,12 @@ class Slab {
     return static_cast<uint32_t>(items_.size() - 1);
   }
 
+  // Values parked now.
+  size_t size() const { return items_.size() - free_.size(); }
+
   T take(uint32_t handle) {
-    GRAPE_ASSERT(handle < items_.size() && items_[handle].has_value(), "bad slab handle " << handle);
+    GRAPE_ASSERT(handle < items_.size() && items_[handle].has_value(),
+                 "bad slab handle " << handle);
     T value = std::move(*items_[handle]);
     items_[handle].reset();
     free_.push_back(handle);

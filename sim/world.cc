@@ -39,14 +39,17 @@ struct World::SimNode {
   raft::MemoryLogStore store;        // the node's disk: survives crashes
   std::unique_ptr<node::Node> node;  // the process: null while down
   uint64_t incarnation = 0;
-  Rng rng{0};                              // this incarnation's draws: tick phase, disk latency
+  Rng rng{0};                                 // this incarnation's draws: tick phase, disk latency
   std::optional<node::NodeReady> persisting;  // a Ready whose writes are not yet durable
   bool sync_done_while_paused = false;
   // Pause: what arrived meanwhile, delivered in order at resume.
   bool paused = false;
+  VirtualTime paused_at;
   std::vector<std::pair<Payload::Kind, uint32_t>> inbox;
-  double tick_rate = 1.0;       // drift
+  double tick_rate = 1.0;  // drift
+  VirtualTime drift_until;
   VirtualTime disk_stalled_until;
+  KillPoint kill = KillPoint::kNone;  // armed kill point
   bool tear_on_crash = false;
   bool corrupt_on_crash = false;
   std::string refused_start;  // set when the disk is corrupt: the node stays down
@@ -61,6 +64,7 @@ World::World(const WorldOptions& options)
     : options_(options),
       rng_(options.seed),
       network_(options.nodes, options.network, rng_.fork(0)) {
+  network_.set_chaos(options.network_chaos);
   GRAPE_ASSERT(options.nodes >= 1, "a world needs nodes");
   GRAPE_ASSERT(options.tick.ns > 0, "tick must be positive");
   g_current_world = this;
@@ -70,6 +74,8 @@ World::World(const WorldOptions& options)
     n->id = NodeId(i);
     nodes_.push_back(std::move(n));
   }
+  // Every node is a voter of the initial configuration; membership changes turn this off.
+  checker_.set_fixed_voters(options.nodes);
   for (auto& n : nodes_) boot(*n);
 }
 
@@ -110,6 +116,11 @@ void World::boot(SimNode& n) {
   config.raft.heartbeat_ticks = ticks_in(options_.heartbeat, options_.tick);
   config.raft.pre_vote = options_.pre_vote;
   config.raft.check_quorum = options_.check_quorum;
+  config.raft.append_entries_max = options_.append_entries_max;
+  config.raft.inflight_appends_max = options_.inflight_appends_max;
+  config.raft.apply_bytes_max = options_.apply_bytes_max;
+  config.pending_requests_max = options_.pending_requests_max;
+  n.kill = KillPoint::kNone;
   n.node = std::make_unique<node::Node>(config, n.store, incarnation_rng.fork(2));
   n.paused = false;
   n.inbox.clear();
@@ -125,18 +136,19 @@ void World::boot(SimNode& n) {
 
 Duration World::tick_period(const SimNode& n) const {
   if (n.tick_rate == 1.0) return options_.tick;
-  return Duration{std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(options_.tick.ns) /
-                                                            n.tick_rate))};
+  return Duration{std::max<int64_t>(
+      1, static_cast<int64_t>(static_cast<double>(options_.tick.ns) / n.tick_rate))};
 }
 
 void World::schedule_tick(SimNode& n, VirtualTime at) {
-  queue_.push(at, Payload{Payload::Kind::kTick, static_cast<uint32_t>(n.id.value), 0, n.incarnation});
+  queue_.push(at,
+              Payload{Payload::Kind::kTick, static_cast<uint32_t>(n.id.value), 0, n.incarnation});
 }
 
 void World::on_tick(NodeId id, uint64_t incarnation) {
   SimNode& n = node(id);
   if (!n.node || n.incarnation != incarnation) return;  // a timer of a crashed incarnation
-  if (n.paused) return;  // the timer chain restarts at resume
+  if (n.paused) return;                                 // the timer chain restarts at resume
   n.node->tick();
   drain(n);
   schedule_tick(n, now_ + tick_period(n));
@@ -149,6 +161,21 @@ bool World::step() {
   // After the first safety violation the run is over: what follows would only be consequences,
   // and a broken invariant may trip assertions that hide the root cause.
   if (queue_.empty() || !checker_.ok()) return false;
+  if (queue_.size() > options_.events_queued_max) {
+    halt_on_resource_limit(std::to_string(queue_.size()) + " events queued (limit " +
+                           std::to_string(options_.events_queued_max) + ")");
+    return false;
+  }
+  if (in_flight_.size() > options_.messages_in_flight_max) {
+    halt_on_resource_limit(std::to_string(in_flight_.size()) + " messages in flight (limit " +
+                           std::to_string(options_.messages_in_flight_max) + ")");
+    return false;
+  }
+  if (stats_.events >= options_.events_max) {
+    halt_on_resource_limit(std::to_string(stats_.events) + " events run (limit " +
+                           std::to_string(options_.events_max) + ")");
+    return false;
+  }
   auto event = queue_.pop();
   GRAPE_ASSERT(event.at >= now_, "event at " << event.at << " before now " << now_);
   now_ = event.at;
@@ -167,7 +194,7 @@ bool World::step() {
       on_sync_done(NodeId(p.node), p.incarnation);
       break;
     case Payload::Kind::kAction: {
-      auto action = std::move(actions_[p.slot]);
+      auto action = actions_.take(p.slot);
       action(*this);
       break;
     }
@@ -206,8 +233,13 @@ bool World::run_until(const std::function<bool(const World&)>& done, Duration li
 
 void World::schedule(VirtualTime at, std::function<void(World&)> action) {
   GRAPE_ASSERT(at >= now_, "cannot schedule in the past: " << at << " < " << now_);
-  actions_.push_back(std::move(action));
-  queue_.push(at, Payload{Payload::Kind::kAction, 0, static_cast<uint32_t>(actions_.size() - 1), 0});
+  queue_.push(at, Payload{Payload::Kind::kAction, 0, actions_.put(std::move(action)), 0});
+}
+
+// A buggy core can flood the world (a message storm, a timer loop): stop with a verdict before
+// memory or time runs out, rather than die of std::bad_alloc.
+void World::halt_on_resource_limit(const std::string& what) {
+  checker_.add_violation("resource_limit", kNoNode, what);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -283,30 +315,53 @@ void World::deliver_client_reply(uint32_t slot) {
 // Ready handling: the same loop a real node runs
 
 void World::drain(SimNode& n) {
-  while (n.node && !n.paused && !n.persisting && n.node->has_ready()) start_persist(n);
+  while (n.node && !n.paused && !n.persisting && n.node->has_ready()) {
+    start_persist(n);
+    // After every Ready, not once per drain: a leadership that begins and ends within one drain
+    // must still reach the election-safety checker.
+    observe(n);
+  }
   observe(n);
 }
 
 void World::start_persist(SimNode& n) {
   n.persisting = n.node->take_ready();
   send_all(n, n.persisting->raft.messages);  // these may leave before the disk write completes
-  const int64_t latency = n.rng.between(options_.disk_sync_min.ns, options_.disk_sync_max.ns);
-  if (latency == 0 && now_ >= n.disk_stalled_until) {
+  if (maybe_kill(n, KillPoint::kBeforeSync)) return;
+  const raft::Ready& r = n.persisting->raft;
+  // Nothing to write, nothing to sync (a real node skips the fsync too); a stalled disk holds
+  // only Readies that write.
+  const bool writes = !r.entries_to_persist.empty() || r.hard_state.has_value();
+  int64_t latency = 0;
+  if (writes) {
+    latency = n.rng.between(options_.disk_sync_min.ns, options_.disk_sync_max.ns);
+    if (options_.disk_slow_sync_rate > 0.0 && n.rng.chance(options_.disk_slow_sync_rate)) {
+      latency = n.rng.between(options_.disk_sync_min.ns, options_.disk_slow_sync_max.ns);
+    }
+  }
+  // Applying takes time too; Raft keeps ticking and stepping meanwhile, as with etcd's
+  // asynchronous apply (a restarted node re-applying its log can time out and campaign).
+  latency += options_.apply_entry_cost.ns * static_cast<int64_t>(r.entries_to_apply.size());
+  VirtualTime done = now_ + Duration{latency};
+  if (writes) done = std::max(done, n.disk_stalled_until);
+  if (done == now_) {
     finish_persist(n);
     return;
   }
-  schedule_sync_done(n, std::max(now_ + Duration{latency}, n.disk_stalled_until));
+  schedule_sync_done(n, done);
 }
 
 void World::schedule_sync_done(SimNode& n, VirtualTime at) {
-  queue_.push(at, Payload{Payload::Kind::kSyncDone, static_cast<uint32_t>(n.id.value), 0,
-                          n.incarnation});
+  queue_.push(
+      at, Payload{Payload::Kind::kSyncDone, static_cast<uint32_t>(n.id.value), 0, n.incarnation});
 }
 
 void World::on_sync_done(NodeId id, uint64_t incarnation) {
   SimNode& n = node(id);
   if (!n.node || n.incarnation != incarnation || !n.persisting) return;
-  if (now_ < n.disk_stalled_until) {
+  const raft::Ready& r = n.persisting->raft;
+  const bool writes = !r.entries_to_persist.empty() || r.hard_state.has_value();
+  if (writes && now_ < n.disk_stalled_until) {
     schedule_sync_done(n, n.disk_stalled_until);  // the disk failed meanwhile: keep retrying
     return;
   }
@@ -328,8 +383,15 @@ void World::finish_persist(SimNode& n) {
     GRAPE_ASSERT(n.store.set_hard_state(*ready.raft.hard_state).is_ok(), "memory store failed");
   }
   checker_.on_persist(n.id, ready.raft.entries_to_persist,
-                      r.role() == raft::Role::kLeader ? r.term() : Term(0));
+                      r.role() == raft::Role::kLeader ? r.term() : Term(0), r.term());
+  if (n.store.last_index().value > options_.log_entries_max) {
+    halt_on_resource_limit("n" + std::to_string(n.id.value) + " holds " +
+                           std::to_string(n.store.last_index().value) + " log entries (limit " +
+                           std::to_string(options_.log_entries_max) + ")");
+  }
+  if (maybe_kill(n, KillPoint::kAfterSync)) return;
   send_all(n, ready.raft.messages_after_persist);
+  if (maybe_kill(n, KillPoint::kAfterSend)) return;
   for (node::ClientReply& reply : ready.replies) {
     const uint32_t slot = client_replies_.put(std::move(reply));
     queue_.push(now_ + network_.client_latency(), Payload{Payload::Kind::kClientReply, 0, slot, 0});
@@ -345,8 +407,8 @@ void World::observe(SimNode& n) {
   if (!n.node) return;
   const raft::Raft& r = n.node->raft();
   if (r.role() != n.role || r.term() != n.term || r.leader() != n.leader) {
-    const bool became_leader = r.role() == raft::Role::kLeader &&
-                               (n.role != raft::Role::kLeader || n.term != r.term());
+    const bool became_leader =
+        r.role() == raft::Role::kLeader && (n.role != raft::Role::kLeader || n.term != r.term());
     n.role = r.role();
     n.term = r.term();
     n.leader = r.leader();
@@ -391,7 +453,13 @@ void World::partition(const std::vector<std::vector<NodeId>>& groups) {
 void World::cut(const std::vector<NodeId>& from, const std::vector<NodeId>& to) {
   network_.cut(from, to);
   trace_.add(0xFA02).add(from.size()).add(to.size());
-  emit(TraceEvent{now_, TraceKind::kCut, {}, {}, {}, {}, {},
+  emit(TraceEvent{now_,
+                  TraceKind::kCut,
+                  {},
+                  {},
+                  {},
+                  {},
+                  {},
                   describe_nodes(from) + " -> " + describe_nodes(to)});
 }
 
@@ -427,6 +495,36 @@ bool World::crash(NodeId id) {
   return true;
 }
 
+bool World::arm_kill_point(NodeId id, KillPoint point, VirtualTime deadline) {
+  SimNode& n = node(id);
+  trace_.add(0xFA0C).add(id.value).add(static_cast<uint64_t>(point));
+  if (!n.node) {
+    note(TraceKind::kNoOp, id, "kill point skipped: already down");
+    return false;
+  }
+  n.kill = point;
+  const uint64_t incarnation = n.incarnation;
+  // No such moment before the deadline (an idle node, a stalled disk): crash then.
+  schedule(std::max(deadline, now_), [id, incarnation](World& w) {
+    SimNode& target = w.node(id);
+    if (target.node && target.incarnation == incarnation && target.kill != KillPoint::kNone) {
+      target.kill = KillPoint::kNone;
+      w.crash(id);
+    }
+  });
+  return true;
+}
+
+bool World::maybe_kill(SimNode& n, KillPoint point) {
+  if (n.kill != point) return false;
+  n.kill = KillPoint::kNone;
+  static constexpr const char* kNames[] = {"", "before its sync", "after its sync, before sending",
+                                           "after sending, before applying"};
+  note(TraceKind::kNote, n.id, std::string("kill point: crash ") + kNames[static_cast<int>(point)]);
+  crash(n.id);
+  return true;
+}
+
 // A torn write: the crash hit during the sync of the pending Ready. A write-ahead log truncates a
 // torn record at recovery, so what survives is a whole-entry prefix of it, never its hard state.
 void World::tear_pending_write(SimNode& n) {
@@ -445,6 +543,11 @@ void World::tear_pending_write(SimNode& n) {
 bool World::restart(NodeId id) {
   SimNode& n = node(id);
   trace_.add(0xFA05).add(id.value).add(n.node ? 1 : 0);
+  if (n.node && n.kill != KillPoint::kNone) {
+    // Still waiting for its kill point: the crash the restart follows happens now.
+    n.kill = KillPoint::kNone;
+    crash(id);
+  }
   if (n.node) {
     note(TraceKind::kNoOp, id, "restart skipped: already up");
     return false;
@@ -466,9 +569,16 @@ bool World::pause(NodeId id, Duration duration) {
     return false;
   }
   n.paused = true;
+  n.paused_at = now_;
   queue_.push(now_ + duration,
               Payload{Payload::Kind::kResume, static_cast<uint32_t>(id.value), 0, n.incarnation});
-  emit(TraceEvent{now_, TraceKind::kPause, id, {}, n.term, {}, {},
+  emit(TraceEvent{now_,
+                  TraceKind::kPause,
+                  id,
+                  {},
+                  n.term,
+                  {},
+                  {},
                   "for " + std::to_string(duration.ms()) + "ms"});
   return true;
 }
@@ -478,17 +588,46 @@ void World::on_resume(NodeId id, uint64_t incarnation) {
   if (!n.node || n.incarnation != incarnation || !n.paused) return;
   n.paused = false;
   emit(TraceEvent{now_, TraceKind::kResume, id, {}, n.term, {}, {}, {}});
-  // The timer fires once, late, as a stopped process's timer does; then the backlog is read.
+  // The timer fires late, once or (resume_ticks_max > 1) in a burst of some of the ticks it
+  // missed, as a stalled process's timers do; the timer chain then restarts.
   schedule_tick(n, now_);
+  const int64_t missed = std::max<int64_t>(1, (now_ - n.paused_at) / options_.tick);
+  const int burst = options_.resume_ticks_max <= 1
+                        ? 0
+                        : static_cast<int>(n.rng.below(static_cast<uint64_t>(
+                              std::min<int64_t>(missed, options_.resume_ticks_max))));
+  // What piled up is handled in the order a real process would (sync, inbox), or in a random
+  // order when the burst is on: a stalled process's event loop picks up its ready handlers in no
+  // fixed order.
+  int order[3] = {0, 1, 2};  // 0: tick burst, 1: the sync that completed, 2: the inbox
+  if (options_.resume_ticks_max > 1) {
+    for (int i = 2; i > 0; --i)
+      std::swap(order[i], order[n.rng.below(static_cast<uint64_t>(i + 1))]);
+  }
   std::vector<std::pair<Payload::Kind, uint32_t>> inbox = std::move(n.inbox);
   n.inbox.clear();
-  if (n.sync_done_while_paused) {
-    n.sync_done_while_paused = false;
-    finish_persist(n);
+  for (int stage : order) {
+    if (!n.node || n.incarnation != incarnation) break;  // a kill point struck meanwhile
+    if (stage == 0) {
+      for (int i = 0; i < burst && n.node; ++i) {
+        n.node->tick();
+        drain(n);
+      }
+    } else if (stage == 1 && n.sync_done_while_paused) {
+      n.sync_done_while_paused = false;
+      if (n.persisting) finish_persist(n);
+    } else if (stage == 2) {
+      for (const auto& [kind, slot] : inbox) {
+        if (kind == Payload::Kind::kDeliver) deliver(id, slot);
+        if (kind == Payload::Kind::kClientRequest) deliver_client_request(id, slot);
+      }
+      inbox.clear();
+    }
   }
+  // Whatever the inbox still holds (a crash struck first) is lost with the process.
   for (const auto& [kind, slot] : inbox) {
-    if (kind == Payload::Kind::kDeliver) deliver(id, slot);
-    if (kind == Payload::Kind::kClientRequest) deliver_client_request(id, slot);
+    if (kind == Payload::Kind::kDeliver) (void)in_flight_.take(slot);
+    if (kind == Payload::Kind::kClientRequest) (void)client_requests_.take(slot);
   }
   drain(n);
 }
@@ -501,9 +640,22 @@ bool World::drift(NodeId id, double rate, Duration duration) {
     return false;
   }
   n.tick_rate = rate;
-  schedule(now_ + duration, [id](World& w) { w.node(id).tick_rate = 1.0; });
-  emit(TraceEvent{now_, TraceKind::kDrift, id, {}, n.term, {}, {},
-                  "timer x" + std::to_string(rate) + " for " + std::to_string(duration.ms()) + "ms"});
+  // Overlapping drifts: the last one set holds until its own end, and an earlier one's end does
+  // not cut it short.
+  n.drift_until = now_ + duration;
+  schedule(now_ + duration, [id](World& w) {
+    SimNode& target = w.node(id);
+    if (w.now() >= target.drift_until) target.tick_rate = 1.0;
+  });
+  emit(TraceEvent{
+      now_,
+      TraceKind::kDrift,
+      id,
+      {},
+      n.term,
+      {},
+      {},
+      "timer x" + std::to_string(rate) + " for " + std::to_string(duration.ms()) + "ms"});
   return true;
 }
 
@@ -511,7 +663,13 @@ bool World::stall_disk(NodeId id, Duration duration) {
   SimNode& n = node(id);
   trace_.add(0xFA08).add(id.value).add(static_cast<uint64_t>(duration.ns));
   n.disk_stalled_until = std::max(n.disk_stalled_until, now_ + duration);
-  emit(TraceEvent{now_, TraceKind::kDiskFault, id, {}, n.term, {}, {},
+  emit(TraceEvent{now_,
+                  TraceKind::kDiskFault,
+                  id,
+                  {},
+                  n.term,
+                  {},
+                  {},
                   "disk writes fail for " + std::to_string(duration.ms()) + "ms"});
   return true;
 }
@@ -521,7 +679,13 @@ void World::arm_crash_fault(NodeId id, CrashFault fault) {
   trace_.add(0xFA09).add(id.value).add(static_cast<uint64_t>(fault));
   if (fault == CrashFault::kTornWrite) n.tear_on_crash = true;
   if (fault == CrashFault::kCorrupt) n.corrupt_on_crash = true;
-  emit(TraceEvent{now_, TraceKind::kDiskFault, id, {}, n.term, {}, {},
+  emit(TraceEvent{now_,
+                  TraceKind::kDiskFault,
+                  id,
+                  {},
+                  n.term,
+                  {},
+                  {},
                   fault == CrashFault::kTornWrite ? "armed: torn write at next crash"
                                                   : "armed: corruption at next crash"});
 }
@@ -542,6 +706,7 @@ Expected<LogIndex, raft::ProposeError> World::propose(NodeId id, Bytes command) 
 }
 
 NodeId World::add_node() {
+  checker_.set_fixed_voters(0);
   auto n = std::make_unique<SimNode>();
   n->id = NodeId(nodes_.size() + 1);
   network_.add_node();
@@ -563,6 +728,7 @@ Expected<LogIndex, raft::ProposeError> World::propose_conf_change(NodeId id,
                                                                   const raft::ConfChange& change) {
   SimNode& n = node(id);
   if (!n.node) return Unexpected(raft::ProposeError{raft::ProposeErrorCode::kNotLeader, kNoNode});
+  checker_.set_fixed_voters(0);  // copies on learners or removed nodes would count otherwise
   auto result = n.node->propose_conf_change(change);
   drain(n);
   return result;
@@ -628,9 +794,8 @@ std::string World::failure_report() const {
   if (checker_.ok()) return {};
   const Violation& v = checker_.violations().front();
   std::ostringstream out;
-  out << v.property << " violated at " << v.at << " on n" << v.node << ": " << v.detail
-      << " (seed " << options_.seed << ", " << checker_.violations().size()
-      << " violation(s) in all)";
+  out << v.property << " violated at " << v.at << " on n" << v.node << ": " << v.detail << " (seed "
+      << options_.seed << ", " << checker_.violations().size() << " violation(s) in all)";
   return out.str();
 }
 

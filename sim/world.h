@@ -49,6 +49,29 @@ struct WorldOptions {
   // Time from handing a Ready's writes to the disk until they are durable: [min, max].
   Duration disk_sync_min = Duration{0};
   Duration disk_sync_max = Duration{0};
+  // A rare slow sync (FoundationDB's BUGGIFY'd disks): with this probability a sync takes
+  // [disk_sync_min, disk_slow_sync_max] instead.
+  double disk_slow_sync_rate = 0.0;
+  Duration disk_slow_sync_max = Duration{0};
+  // Virtual time to apply one committed entry (0: instant). A Ready completes once its writes
+  // are synced and its entries applied.
+  Duration apply_entry_cost;
+  // The node's knobs (see raft::Config and node::NodeConfig); sim/chaos.h varies them per seed.
+  size_t append_entries_max = 64;
+  size_t inflight_appends_max = 256;
+  size_t apply_bytes_max = 4 * 1024 * 1024;
+  size_t pending_requests_max = 100'000;
+  // On resume from a pause: how many of the missed ticks fire at once (a real timer fires in a
+  // burst after a stall), at most; 1 = exactly one tick. The order of the backlog (ticks, the
+  // finished sync, the inbox) is drawn at random when this is above 1.
+  int resume_ticks_max = 1;
+  NetworkChaos network_chaos;  // rare long delays and late replays (sim/network.h)
+  // Resource limits: past any of them the run halts with a `resource_limit` violation instead of
+  // exhausting memory or time whatever the core does.
+  size_t events_queued_max = 2'000'000;     // ~32 bytes each
+  size_t messages_in_flight_max = 200'000;  // a message carries up to a batch of entries
+  uint64_t log_entries_max = 2'000'000;     // per node (the checker keeps a digest of each)
+  uint64_t events_max = 200'000'000;        // about a minute of one core
 };
 
 struct WorldStats {
@@ -97,6 +120,13 @@ class World {
   bool drift(NodeId node, double rate, Duration duration);
   // The node's disk syncs do not complete for `duration` (a full disk, I/O errors): it stalls.
   bool stall_disk(NodeId node, Duration duration);
+  // Crashes the node at its next protocol moment of this kind (a kill point, as FoundationDB and
+  // TigerBeetle's simulators place them), or at `deadline` if none comes first:
+  //   kBeforeSync:  its Ready's writes were handed to the disk but are not durable;
+  //   kAfterSync:   durable, but the messages that depend on them were not sent;
+  //   kAfterSend:   sent, but nothing applied and the Ready not acknowledged.
+  enum class KillPoint : uint8_t { kNone, kBeforeSync, kAfterSync, kAfterSend };
+  bool arm_kill_point(NodeId node, KillPoint point, VirtualTime deadline);
   // Disk faults that strike at the node's next crash.
   enum class CrashFault : uint8_t { kTornWrite, kCorrupt };
   void arm_crash_fault(NodeId node, CrashFault fault);
@@ -157,7 +187,13 @@ class World {
   // One queued event: a message delivery, a node's tick, a disk sync completing, or an action.
   struct Payload {
     enum class Kind : uint8_t {
-      kDeliver, kTick, kSyncDone, kAction, kClientRequest, kClientReply, kResume
+      kDeliver,
+      kTick,
+      kSyncDone,
+      kAction,
+      kClientRequest,
+      kClientReply,
+      kResume
     };
     Kind kind = Kind::kAction;
     uint32_t node = 0;
@@ -182,6 +218,9 @@ class World {
   void finish_persist(SimNode& n);
   void schedule_sync_done(SimNode& n, VirtualTime at);
   void tear_pending_write(SimNode& n);
+  // Crashes `n` if it is armed for `point`; returns whether it did.
+  bool maybe_kill(SimNode& n, KillPoint point);
+  void halt_on_resource_limit(const std::string& what);
   void send_all(SimNode& n, std::vector<raft::Message>& messages);
   void observe(SimNode& n);
   void emit(TraceEvent event);
@@ -196,7 +235,7 @@ class World {
   Slab<node::ClientRequest> client_requests_;
   Slab<node::ClientReply> client_replies_;
   ClientReplyHandler reply_handler_;
-  std::vector<std::function<void(World&)>> actions_;
+  Slab<std::function<void(World&)>> actions_;
   SafetyChecker checker_;
   Hasher trace_;
   WorldStats stats_;

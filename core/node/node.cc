@@ -28,30 +28,42 @@ void Node::on_client_request(const ClientRequest& request) {
                                                                    : ReplyStatus::kRejected);
     return;
   }
-  drop_pending_from(*index);
+  // An older request may still wait at this index: its entry left our log, but another node may
+  // hold it and commit it as leader later, so only the entry applied here decides between them
+  // (apply()); both stay pending meanwhile.
   pending_.emplace(*index, Pending{request.client, request.request, raft_.term()});
 }
 
-void Node::drop_pending_from(LogIndex index) {
-  for (auto it = pending_.lower_bound(index); it != pending_.end(); it = pending_.erase(it)) {
-    GRAPE_MARK("node.pending_overwritten");
-    reply(it->second.client, it->second.request, ReplyStatus::kDropped);
+// Orphaned requests wait one election timeout for their index to apply here, which answers most
+// of them definitely (a new leader usually commits or overwrites them quickly); then kUnknown, so
+// that clients move on instead of waiting for their own timeouts.
+void Node::tick() {
+  raft_.tick();
+  if (!has_orphaned_pending()) {
+    orphaned_ticks_ = 0;
+    return;
   }
+  if (++orphaned_ticks_ < config_.raft.election_ticks) return;
+  orphaned_ticks_ = 0;
+  abandon_orphaned_pending();
 }
 
-void Node::maybe_abandon_pending() {
-  if (pending_.empty()) return;
+bool Node::has_orphaned_pending() const {
   const bool leading = raft_.role() == raft::Role::kLeader;
-  // Pending requests all carry the term of the leadership that proposed them, or an older one
-  // at or below the commit index (kept for their answer at apply).
-  if (leading && pending_.rbegin()->second.term == raft_.term()) return;
-  const LogIndex committed = raft_.log().committed();
-  for (auto it = pending_.upper_bound(committed); it != pending_.end();) {
+  for (auto it = pending_.upper_bound(raft_.log().committed()); it != pending_.end(); ++it) {
+    if (!leading || it->second.term != raft_.term()) return true;
+  }
+  return false;
+}
+
+void Node::abandon_orphaned_pending() {
+  const bool leading = raft_.role() == raft::Role::kLeader;
+  for (auto it = pending_.upper_bound(raft_.log().committed()); it != pending_.end();) {
     if (leading && it->second.term == raft_.term()) {
-      ++it;
+      ++it;  // ours: it commits or is overwritten like any other entry of this leadership
       continue;
     }
-    GRAPE_MARK("node.pending_abandoned_on_step_down");
+    GRAPE_MARK("node.pending_abandoned_after_step_down");
     reply(it->second.client, it->second.request, ReplyStatus::kUnknown);
     it = pending_.erase(it);
   }
@@ -75,9 +87,6 @@ void Node::advance() {
   for (const raft::Entry& entry : to_apply_) apply(entry);
   to_apply_.clear();
   raft_.advance();
-  // Applying a configuration change may have removed us as leader; advance() may have made us
-  // leader (a counted self-vote) of a newer term.
-  maybe_abandon_pending();
 }
 
 std::optional<kv::Result> Node::apply_command(const raft::Entry& entry) {

@@ -14,11 +14,13 @@
 //
 // Client requests: a follower answers kRedirect with its leader hint; the leader proposes the
 // command and answers once the entry is applied. Every request that reaches a live node is
-// answered: when it stops leading, requests it proposed beyond its commit index are answered
-// kUnknown at once (their fate rests with the next leader), and those at or below it when it
-// applies them; a request whose index is taken by a newer entry of ours is answered kDropped.
-// Only silence is left to the client's timeout: a request whose node crashes, or whose answer is
-// lost.
+// answered: when it stops leading, each request it proposed is still answered definitely when it
+// applies that index (ok if its entry survived, kDropped if another took its place), and those
+// still unresolved an election timeout later are answered kUnknown (their fate rests with another
+// leader: a node that removed itself, or whose indexes lie past the new leader's log, would
+// otherwise never answer). A request whose entry left this node's log is not answered kDropped
+// before its index applies: another node may still hold the entry and commit it. Only silence is
+// left to the client's timeout: a request whose node crashes, or whose answer is lost.
 
 #include <cstddef>
 #include <cstdint>
@@ -44,8 +46,9 @@ enum class ReplyStatus : uint8_t {
   kRedirect,  // not the leader; nothing was proposed; retry at `leader_hint` when known
   kRejected,  // refused before proposing (transfer in progress, overloaded); nothing happened
   kDropped,   // proposed, but another entry was committed at its index: it will never apply
-  kUnknown,   // proposed, but this node stopped leading before it committed: it may or may not
-              // apply (through a later leader); the client must treat it as indeterminate
+  kUnknown,   // proposed, but this node stopped leading and did not learn its fate within an
+              // election timeout: it may or may not apply (through a later leader); the client
+              // must treat it as indeterminate
 };
 
 struct ClientReply {
@@ -70,14 +73,9 @@ class Node {
  public:
   Node(const NodeConfig& config, const raft::LogStore& store, Rng rng);
 
-  void tick() {
-    raft_.tick();
-    maybe_abandon_pending();
-  }
+  void tick();
   [[nodiscard]] Status<raft::StepError> step(const raft::Message& message) {
-    auto status = raft_.step(message);
-    maybe_abandon_pending();
-    return status;
+    return raft_.step(message);
   }
   void on_client_request(const ClientRequest& request);
   // Proposes opaque bytes with no client to answer (tests and benchmarks; clients use requests).
@@ -89,10 +87,7 @@ class Node {
       const raft::ConfChange& change) {
     return raft_.propose_conf_change(change);
   }
-  void campaign() {
-    raft_.campaign();
-    maybe_abandon_pending();
-  }
+  void campaign() { raft_.campaign(); }
   [[nodiscard]] Status<raft::TransferError> transfer_leadership(NodeId to) {
     return raft_.transfer_leadership(to);
   }
@@ -118,20 +113,22 @@ class Node {
   std::optional<kv::Result> apply_command(const raft::Entry& entry);
   void apply_conf_change(const raft::Entry& entry);
   void reply(uint64_t client, uint64_t request, ReplyStatus status, kv::Result result = {});
-  // Once this node no longer leads the term its pending requests were proposed in, answers
-  // kUnknown for every one past the commit index; those at or below it are answered when applied.
-  void maybe_abandon_pending();
-  // A new proposal at `index`: requests pending at or past it were proposed in an older term and
-  // their entries were overwritten (a committed entry never is), so they are answered kDropped.
-  void drop_pending_from(LogIndex index);
+  // Whether a request past the commit index was proposed in a leadership this node no longer
+  // holds (its fate now rests with another leader).
+  bool has_orphaned_pending() const;
+  // Answers kUnknown for every orphaned request past the commit index.
+  void abandon_orphaned_pending();
 
   const NodeConfig config_;
   raft::Raft raft_;
   kv::KvStore kv_;
-  std::map<LogIndex, Pending> pending_;
+  // By index; an index may hold requests of several leaderships of ours (an older one's entry
+  // left our log but may still commit elsewhere): the entry applied there decides.
+  std::multimap<LogIndex, Pending> pending_;
   std::vector<ClientReply> replies_;
   bool raft_ready_taken_ = false;
   std::vector<raft::Entry> to_apply_;  // of the Ready being handled
+  int orphaned_ticks_ = 0;             // ticks since requests were orphaned (see tick())
 };
 
 }  // namespace grape::node

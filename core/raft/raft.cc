@@ -292,13 +292,19 @@ Status<StepError> Raft::step(const Message& m) {
     return Unexpected(StepError{StepErrorCode::kWrongRecipient, "message for another node"});
   }
   // Only members of the configuration take part: a grant from a stranger must never count
-  // towards a majority (RaftElection.VoteFromNonMemberDoesNotCount), and a removed node must not
-  // disturb the group with its elections. Members are every voter, incoming or outgoing, and
-  // every learner. The exception is a leader's append or heartbeat: a node joining the group
-  // learns the configuration from the log itself, so it must follow a leader that its own
-  // (older) configuration does not list yet (etcd does the same).
-  const bool from_leader = is_from_leader(m.type);
-  if (m.from == kNoNode || m.from == id_ || (!from_leader && !is_member(conf_state_, m.from))) {
+  // towards a majority (RaftElection.VoteFromNonMemberDoesNotCount). Members are every voter,
+  // incoming or outgoing, and every learner. Two exceptions, as in etcd, because our own
+  // configuration may be older than the sender's:
+  //   - a leader's append or heartbeat: a node joining the group learns the configuration from
+  //     the log itself, so it must follow a leader its configuration does not list yet;
+  //   - a (pre-)vote request: a lagging voter must answer a voter added after its last applied
+  //     change, or a group that lost one member may elect no one (RaftReview.LaggingVoter...).
+  //     Answering is safe: each candidate counts only the voters of its own configuration.
+  //     A removed node that does not know it is kept harmless by pre-vote and the lease.
+  const bool may_be_new_to_us =
+      is_from_leader(m.type) || m.type == MessageType::kVote || m.type == MessageType::kPreVote;
+  if (m.from == kNoNode || m.from == id_ ||
+      (!may_be_new_to_us && !is_member(conf_state_, m.from))) {
     return Unexpected(StepError{StepErrorCode::kUnknownPeer, "message from no valid peer"});
   }
   if (!handle_term(m)) return Status<StepError>::ok();

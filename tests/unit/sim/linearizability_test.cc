@@ -2,6 +2,7 @@
 // made by driving a real register with random interleavings (always linearizable).
 #include "sim/linearizability.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -666,6 +667,91 @@ TEST(Linearizability, RejectsAStaleReadHiddenInAScenarioSizedHistory) {
   EXPECT_EQ(result.at, stale->completed);
   EXPECT_TRUE(contains(result.detail, "get -> " + std::string("\"") + *stale->value + "\""))
       << result.detail;
+}
+
+// --- the smallest set of ops that cannot be ordered ---
+
+TEST(LinearizabilityMinimize, KeepsTheStaleReadAndTheWritesItNeeds) {
+  const History h = history({
+      put(1, "a", "1", 0, 10),
+      get(2, "a", "1", 12, 15),
+      put(3, "a", "x", 5, kNoReply, OpOutcome::kInfo),
+      put(2, "b", "9", 16, 18),
+      put(2, "a", "2", 20, 30),
+      get(4, "a", "1", 40, 50),  // stale: "2" replaced "1" before it began
+      put(1, "a", "3", 60, 70),
+      get(1, "a", "3", 80, 90),
+  });
+  const MinimalViolation minimal = minimize_violation(h, "a");
+  EXPECT_EQ(minimal.key, "a");
+  EXPECT_TRUE(minimal.minimal);
+  // Not just the get: reading "1" with no write of "1" would hide what went wrong.
+  EXPECT_EQ(minimal.op_ids, (std::vector<uint64_t>{0, 4, 5}));
+}
+
+TEST(LinearizabilityMinimize, ReducesAReadOfAValueNobodyWroteToThatRead) {
+  const History h = history({
+      put(1, "a", "1", 0, 10),
+      get(2, "a", "zz", 20, 30),
+      get(1, "a", "1", 40, 50),
+  });
+  const MinimalViolation minimal = minimize_violation(h, "a");
+  EXPECT_TRUE(minimal.minimal);
+  EXPECT_EQ(minimal.op_ids, (std::vector<uint64_t>{1}));
+}
+
+TEST(LinearizabilityMinimize, SaysSoWhenTheBudgetRunsOut) {
+  const History h = history({
+      put(1, "a", "1", 0, 10),
+      put(2, "a", "2", 20, 30),
+      get(4, "a", "1", 40, 50),
+      put(1, "a", "3", 60, 70),
+  });
+  const MinimalViolation minimal = minimize_violation(h, "a", {}, /*checks_max=*/1);
+  EXPECT_FALSE(minimal.minimal);
+  EXPECT_EQ(minimal.checks, 1u);
+  EXPECT_EQ(minimal.op_ids, (std::vector<uint64_t>{0, 1, 2, 3}));
+}
+
+TEST(LinearizabilityMinimize, ReturnsEveryOpOfAKeyThatCanBeOrdered) {
+  const History h = history({put(1, "a", "1", 0, 10), get(2, "a", "1", 20, 30)});
+  const MinimalViolation minimal = minimize_violation(h, "a");
+  EXPECT_FALSE(minimal.minimal);
+  EXPECT_EQ(minimal.op_ids, (std::vector<uint64_t>{0, 1}));
+}
+
+// Thousands of ops on eight keys come down to the stale read and the two writes that prove it.
+TEST(LinearizabilityMinimize, FindsTheStaleReadInAScenarioSizedHistory) {
+  History h = simulate_registers(
+      {.processes = 10, .ops_per_process = 300, .keys = 8, .info_chance = 0.03, .seed = 7});
+  uint64_t stale = 0;
+  for (size_t i = h.ops.size() / 2; i < h.ops.size() && stale == 0; ++i) {
+    Operation& reader = h.ops[i];
+    if (reader.kind != OpKind::kGet || reader.outcome != OpOutcome::kOk) continue;
+    const Operation* newer = nullptr;
+    for (size_t j = i; j-- > 0;) {
+      const Operation& w = h.ops[j];
+      if (w.kind != OpKind::kPut || w.outcome != OpOutcome::kOk || w.key != reader.key ||
+          w.completed >= reader.invoked) {
+        continue;
+      }
+      if (newer == nullptr) {
+        newer = &w;
+      } else if (w.completed < newer->invoked) {
+        reader.value = w.value;
+        stale = i;
+        break;
+      }
+    }
+  }
+  ASSERT_NE(stale, 0u);
+  const LinearizabilityResult result = check_linearizable(h);
+  ASSERT_FALSE(result.ok);
+  const MinimalViolation minimal = minimize_violation(h, result.key);
+  EXPECT_TRUE(minimal.minimal);
+  EXPECT_LT(minimal.checks, kMinimizeChecksMax);
+  EXPECT_EQ(minimal.op_ids.size(), 3u);
+  EXPECT_NE(std::find(minimal.op_ids.begin(), minimal.op_ids.end(), stale), minimal.op_ids.end());
 }
 
 // Timed-out writes whose values nobody read cannot matter, and do not blow up the search.

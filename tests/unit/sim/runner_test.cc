@@ -35,8 +35,8 @@ expect: {linearizable: true, no_lost_writes: true, recovers_within: 2s, min_comm
 
 TEST(ScenarioRunner, LeaderCrashScenarioPassesEveryCheck) {
   const RunResult result = run_scenario(parse(kLeaderCrash), 3);
-  EXPECT_TRUE(result.passed) << result.violations.front().property << ": "
-                             << result.violations.front().detail;
+  EXPECT_EQ(result.verdict, Verdict::kPass)
+      << result.violations.front().property << ": " << result.violations.front().detail;
   EXPECT_GT(result.stats.committed, 100u);
   EXPECT_GE(result.stats.elections, 2u);
   EXPECT_EQ(result.history.ops.size(), result.stats.client_ops);
@@ -56,13 +56,36 @@ TEST(ScenarioRunner, UnreachableMinCommittedFails) {
   Scenario scenario = parse(kLeaderCrash);
   scenario.expect.min_committed = 1'000'000;
   const RunResult result = run_scenario(scenario, 1);
-  EXPECT_FALSE(result.passed);
+  EXPECT_EQ(result.verdict, Verdict::kFail);
   EXPECT_TRUE(violated(result, "min_committed"));
+}
+
+// A history search that gives up proves nothing either way: the run is unknown, not a pass.
+TEST(ScenarioRunner, HistorySearchThatGivesUpMakesTheRunUnknown) {
+  const RunResult result =
+      run_scenario(parse(kLeaderCrash), 3, {.history_limits = {.max_states = 2}});
+  EXPECT_EQ(result.verdict, Verdict::kUnknown);
+  EXPECT_EQ(to_string(result.verdict), "unknown");
+  EXPECT_TRUE(result.violations.empty());
+  ASSERT_FALSE(result.undecided.empty());
+  EXPECT_EQ(result.undecided.front().property, "linearizability");
+  EXPECT_EQ(result.undecided.front().key, "k0");  // keys in order; every one gives up at 2
+  EXPECT_NE(result.undecided.front().detail.find("was not decided"), std::string::npos)
+      << result.undecided.front().detail;
+}
+
+TEST(ScenarioRunner, AViolationOutweighsAnUndecidedCheck) {
+  Scenario scenario = parse(kLeaderCrash);
+  scenario.expect.min_committed = 1'000'000;
+  const RunResult result = run_scenario(scenario, 3, {.history_limits = {.max_states = 2}});
+  EXPECT_EQ(result.verdict, Verdict::kFail);
+  EXPECT_TRUE(violated(result, "min_committed"));
+  EXPECT_FALSE(result.undecided.empty());
 }
 
 TEST(ScenarioRunner, MaxTermAndLeaderAtEndAreChecked) {
   Scenario scenario = parse(kLeaderCrash);
-  scenario.expect.max_term = 1;           // the crash forces a second term
+  scenario.expect.max_term = 1;                // the crash forces a second term
   scenario.expect.leader_at_end = NodeId(42);  // no such leader
   const RunResult result = run_scenario(scenario, 1);
   EXPECT_TRUE(violated(result, "max_term"));
@@ -94,7 +117,7 @@ run_until: 3s
 expect: {recovers_within: 3s}
 )"),
                                         2);
-  EXPECT_TRUE(result.passed) << result.violations.front().detail;
+  EXPECT_EQ(result.verdict, Verdict::kPass) << result.violations.front().detail;
   EXPECT_GT(result.end, VirtualTime{} + seconds(3));
 }
 
@@ -124,8 +147,9 @@ expect: {linearizable: true, no_lost_writes: true, recovers_within: 3s, min_comm
 )";
   for (uint64_t seed = 1; seed <= 5; ++seed) {
     const RunResult result = run_scenario(parse(yaml), seed);
-    EXPECT_TRUE(result.passed) << "seed " << seed << ": " << result.violations.front().property
-                               << ": " << result.violations.front().detail;
+    EXPECT_EQ(result.verdict, Verdict::kPass)
+        << "seed " << seed << ": " << result.violations.front().property << ": "
+        << result.violations.front().detail;
   }
 }
 
@@ -144,7 +168,7 @@ run_until: 8s
   ASSERT_GE(a.size(), 8u);
   for (const FaultStep& step : a) EXPECT_LE(step.at, seconds(5) + milliseconds(500));
   EXPECT_TRUE(std::holds_alternative<RestartFault>(a.back().action));
-  EXPECT_TRUE(run_scenario(scenario, 9).passed);
+  EXPECT_EQ(run_scenario(scenario, 9).verdict, Verdict::kPass);
 }
 
 TEST(ScenarioRunner, ShrinkKeepsOnlyTheFaultThatMatters) {
@@ -164,7 +188,7 @@ expect: {recovers_within: 1s}
   EXPECT_EQ(result->property, "liveness");
   ASSERT_EQ(result->minimal.faults.size(), 1u);
   EXPECT_TRUE(std::holds_alternative<CrashFault>(result->minimal.faults[0].action));
-  EXPECT_FALSE(run_scenario(result->minimal, 1).passed);
+  EXPECT_EQ(run_scenario(result->minimal, 1).verdict, Verdict::kFail);
   // The minimal scenario survives a round trip through YAML.
   auto reloaded = parse_scenario(to_yaml(result->minimal), "min.yaml");
   ASSERT_TRUE(reloaded.has_value()) << reloaded.error().to_string();
@@ -191,13 +215,13 @@ TEST(LostWriteChecker, CatchesAnAcknowledgedWriteMissingAtTheEnd) {
   history.ops.push_back(op(1, OpKind::kPut, "k", "v2", 30, 40));
   const VirtualTime end = VirtualTime{} + seconds(1);
 
-  auto lost = check_final_state(history, {{"k", "v1"}}, end);  // v2 was acknowledged after v1
+  auto lost = check_final_state(history, {{"k", "v1"}}, end).lost_write;  // v2 acked after v1
   ASSERT_TRUE(lost.has_value());
   EXPECT_EQ(lost->property, "lost_write");
   EXPECT_NE(lost->detail.find("\"k\""), std::string::npos) << lost->detail;
 
-  EXPECT_TRUE(check_final_state(history, {{"k", std::nullopt}}, end).has_value());
-  EXPECT_FALSE(check_final_state(history, {{"k", "v2"}}, end).has_value());
+  EXPECT_TRUE(check_final_state(history, {{"k", std::nullopt}}, end).lost_write.has_value());
+  EXPECT_FALSE(check_final_state(history, {{"k", "v2"}}, end).lost_write.has_value());
 }
 
 TEST(LostWriteChecker, AcceptsEitherFateOfAnIndeterminateWrite) {
@@ -205,9 +229,21 @@ TEST(LostWriteChecker, AcceptsEitherFateOfAnIndeterminateWrite) {
   history.ops.push_back(op(0, OpKind::kPut, "k", "v1", 10, 20));
   history.ops.push_back(op(1, OpKind::kPut, "k", "v2", 30, 40, OpOutcome::kInfo));
   const VirtualTime end = VirtualTime{} + seconds(1);
-  EXPECT_FALSE(check_final_state(history, {{"k", "v1"}}, end).has_value());
-  EXPECT_FALSE(check_final_state(history, {{"k", "v2"}}, end).has_value());
-  EXPECT_TRUE(check_final_state(history, {{"k", "v3"}}, end).has_value());
+  EXPECT_FALSE(check_final_state(history, {{"k", "v1"}}, end).lost_write.has_value());
+  EXPECT_FALSE(check_final_state(history, {{"k", "v2"}}, end).lost_write.has_value());
+  EXPECT_TRUE(check_final_state(history, {{"k", "v3"}}, end).lost_write.has_value());
+}
+
+TEST(LostWriteChecker, ReportsAFinalStateItCannotDecideAsUndecided) {
+  History history;
+  history.ops.push_back(op(0, OpKind::kPut, "k", "v1", 10, 20));
+  history.ops.push_back(op(1, OpKind::kPut, "k", "v2", 30, 40));
+  const VirtualTime end = VirtualTime{} + seconds(1);
+  const FinalStateCheck check = check_final_state(history, {{"k", "v2"}}, end, {.max_states = 1});
+  EXPECT_FALSE(check.lost_write.has_value());
+  ASSERT_EQ(check.undecided.size(), 1u);
+  EXPECT_EQ(check.undecided[0].property, "lost_write");
+  EXPECT_EQ(check.undecided[0].key, "k");
 }
 
 TEST(ScenarioRunner, ShrinkRefusesAPassingRun) {
