@@ -34,7 +34,8 @@ area, result, what caught it, the first failing seed, the property named, peak R
 simulation wall time) and exits 0 only if every mutant was caught.
 
 Results: caught (a property, a scenario check or a core assertion failed), MISSED (the whole
-budget passed), LIMIT (a process hit the memory or time limit without a verdict: not caught),
+budget passed, or some runs were undecided: the property column then counts those unknown
+verdicts), LIMIT (a process hit the memory or time limit without a verdict: not caught),
 ERROR (the patch does not apply or the mutant does not build: fix the mutant).
 
 Budget per mutant:
@@ -244,12 +245,22 @@ run_sweeps() {  # sets result by seed property when caught
       track_rss
       sweep_runs=$((sweep_runs + to - from + 1))
       [[ $rc -eq 0 ]] && continue
+      local json; json=$(grep '^{' "$log" | tail -n 1)
+      if [[ $rc -eq 3 && -n "$json" ]]; then
+        # Undecided runs (a history search that gave up): no verdict, so not caught; go on.
+        unknown_runs=$((unknown_runs + $(jq -r '.unknown // 0' <<<"$json" 2>/dev/null || echo 0)))
+        continue
+      fi
+      if [[ $rc -eq 2 ]]; then
+        result=ERROR; by="sweep $base"; seed="$from-$to"
+        property="bad input: $(grep -m1 '^grape:' "$log")"
+        return 0
+      fi
       by="sweep $base"
       local reason; reason=$(limit_reason "$log")
       if [[ -n "$reason" ]]; then
         result=LIMIT; seed="$from-$to"; property=$reason; return 0
       fi
-      local json; json=$(grep '^{' "$log" | tail -n 1)
       local failed; failed=$(jq -r '.failures | length' <<<"$json" 2>/dev/null)
       if [[ "${failed:-0}" =~ ^[1-9] ]]; then
         result=caught
@@ -281,7 +292,7 @@ if [[ $baseline_check -eq 1 ]]; then
   fi
   run_limited "$logs/baseline.sweep.log" "$build/grape" scenario sweep "${scenario_files[@]}" \
     --seeds 5 --jobs "$jobs" --format json
-  if [[ $rc -ne 0 ]]; then
+  if [[ $rc -ne 0 && $rc -ne 3 ]]; then  # 3: some runs undecided, none failed
     echo "run.sh: the unmutated copy fails the sweep (see $logs/baseline.sweep.log)" >&2
     exit 2
   fi
@@ -290,7 +301,7 @@ fi
 for patch in "${patches[@]}"; do
   name=$(basename "$patch" .patch)
   area=$(field "$patch" Area)
-  result=MISSED; by="-"; seed="-"; property="-"; peak_kb=0; sweep_runs=0
+  result=MISSED; by="-"; seed="-"; property="-"; peak_kb=0; sweep_runs=0; unknown_runs=0
   build_s=0; sim_s=0
   echo "run.sh: $name ($area): $(field "$patch" Description)" >&2
   restore
@@ -313,6 +324,10 @@ for patch in "${patches[@]}"; do
   [[ $result == caught ]] || all_caught=0
   if [[ $result == MISSED ]]; then
     summary="property test and $sweep_runs sweep runs passed"
+    if ((unknown_runs > 0)); then
+      property="$unknown_runs runs unknown (undecided)"
+      summary="$summary, $property"
+    fi
   else
     summary="by $by, seed $seed: $property"
   fi
