@@ -69,20 +69,17 @@ constexpr int kIndexRange = 256;         // message choices: index modulo the po
 constexpr int kCommandsPerSize = 100;
 constexpr std::string_view kMarker = "marker";  // the proposal of the liveness check
 
-// Two kinds of membership change are held back, because the core cannot yet recover from them.
-// With both set to true (most leaders are initial voters, so the first matters little alone) the
-// liveness check fails within a hundred cases:
-//  - kLeaderMayLeave: a leader that removes or demotes itself steps down as soon as it applies
-//    the change, but the commit index that made the change applicable may not have reached the
-//    others (appends to a follower whose in-flight window is full wait, any message may be lost).
-//    They keep the old configuration, in which they need the old leader's vote; it refuses, its
-//    log holding entries they lack, and as a non-voter it never campaigns: no leader, ever.
-//  - kInitialVotersMayLeave: a voter that missed some changes (down or cut off meanwhile) keeps
-//    an older configuration and refuses vote requests from voters it does not know (Raft::step
-//    drops every message but a leader's from non-members). After n2 and n3 are removed and n4
-//    added, n4 needs n1's vote and n1 refuses it: again no leader, ever.
+// Membership changes that remove the leader are held back (kLeaderMayLeave). They first found a
+// liveness bug, now fixed (a removed leader stepped down at once and could strand the others:
+// RaftMembership.RemovedLeaderWhoseCommitIsLostStillHandsOff), and a second kind of voter change
+// that found another (kInitialVotersMayLeave: a lagging voter refused vote requests from voters
+// it did not know yet; fixed, now on). With kLeaderMayLeave on, the liveness check can still fail
+// when removed nodes keep running and campaigning without pre-vote or check-quorum (the thesis's
+// disruptive servers, §4.2.3): the harness restarts every node at the end, removed ones included,
+// where an operator would have stopped them. TODO(#6): stop removed nodes at the end, then turn
+// it on.
 constexpr bool kLeaderMayLeave = false;
-constexpr bool kInitialVotersMayLeave = false;
+constexpr bool kInitialVotersMayLeave = true;
 
 NodeId slot_id(int slot) { return NodeId(static_cast<uint64_t>(slot)); }
 uint32_t bit(NodeId id) { return 1u << (id.value - 1); }
