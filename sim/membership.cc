@@ -82,7 +82,9 @@ bool MembershipDriver::advance_remove(NodeId node) {
   const bool member = contains(conf.voters, node) || contains(conf.voters_outgoing, node) ||
                       contains(conf.learners, node) || contains(conf.learners_next, node);
   if (!member) {
-    // Applied by the leader, hence committed: the node may go.
+    // Applied by the leader, hence committed: the node may go, once it no longer leads (a removed
+    // leader hands off first; stopping it earlier could leave the others without a leader).
+    if (*leader == node) return false;
     world_.decommission(node);
     return true;
   }

@@ -150,6 +150,7 @@ void Raft::tick_heartbeat() {
       GRAPE_MARK("raft.transfer_aborted_after_timeout");
       transfer_target_ = kNoNode;
     }
+    if (!is_promotable()) hand_off_leadership();  // removed: try again
   }
   if (heartbeat_elapsed_ >= config_.heartbeat_ticks) {
     heartbeat_elapsed_ = 0;
@@ -300,9 +301,11 @@ Status<StepError> Raft::step(const Message& m) {
   //   - a (pre-)vote request: a lagging voter must answer a voter added after its last applied
   //     change, or a group that lost one member may elect no one (RaftReview.LaggingVoter...).
   //     Answering is safe: each candidate counts only the voters of its own configuration.
-  //     A removed node that does not know it is kept harmless by pre-vote and the lease.
-  const bool may_be_new_to_us =
-      is_from_leader(m.type) || m.type == MessageType::kVote || m.type == MessageType::kPreVote;
+  //     A removed node that does not know it is kept harmless by pre-vote and the lease;
+  //   - a TimeoutNow: a removed leader hands leadership to a remaining voter (hand_off_leadership).
+  const bool may_be_new_to_us = is_from_leader(m.type) || m.type == MessageType::kVote ||
+                                m.type == MessageType::kPreVote ||
+                                m.type == MessageType::kTimeoutNow;
   if (m.from == kNoNode || m.from == id_ ||
       (!may_be_new_to_us && !is_member(conf_state_, m.from))) {
     return Unexpected(StepError{StepErrorCode::kUnknownPeer, "message from no valid peer"});
@@ -679,16 +682,16 @@ void Raft::switch_to(const ConfState& next) {
     return;
   }
   if (role_ != Role::kLeader) return;
-  if (!is_promotable()) {
-    // Removed, or a voter of C_old only and the joint phase is over: step down, as etcd does with
-    // StepDownOnRemoval. The commit index that made this entry applicable went out with the
-    // appends of the Ready that handed it to the driver, so the remaining voters apply the change
-    // too and, once their election timeouts pass, elect a leader among themselves.
-    GRAPE_MARK("raft.leader_steps_down_when_no_voter");
-    become_follower(term_, kNoNode);
-    return;
-  }
   update_progress_to_members(/*new_peers_active=*/true);
+  if (!is_promotable()) {
+    // Removed, or a voter of C_old only and the joint phase is over. Stepping down at once could
+    // strand the group: the remaining voters may not know yet that the change is committed (its
+    // append lost, or held by a full window), so they still need our vote under the old
+    // configuration, which we, with the longer log and no right to campaign, never give
+    // (found by the stateful property). So we keep leading, without counting ourselves, and hand
+    // leadership to the most caught-up remaining voter (thesis §3.10); its election ends ours.
+    hand_off_leadership();
+  }
   if (transfer_target_ != kNoNode &&
       !std::binary_search(conf_state_.voters.begin(), conf_state_.voters.end(), transfer_target_)) {
     transfer_target_ = kNoNode;  // the target is no voter any more
@@ -699,14 +702,16 @@ void Raft::switch_to(const ConfState& next) {
   broadcast_pending_ = true;
 }
 
-// Leader: one Progress per member, voters and learners alike; those that left are dropped.
+// Leader: one Progress per member, voters and learners alike; those that left are dropped, except
+// our own (a removed leader keeps leading until it has handed off; its copy never counts, as
+// quorums count voters only).
 // `new_peers_active`: peers added by a conf change count as recently active (etcd does the same),
 // so a check-quorum round that ends before they could answer does not depose the leader; a new
 // leader's peers must prove themselves within the first round, as before.
 void Raft::update_progress_to_members(bool new_peers_active) {
   const std::vector<NodeId> all = members(conf_state_);
-  std::erase_if(progress_, [&all](const auto& entry) {
-    return !std::binary_search(all.begin(), all.end(), entry.first);
+  std::erase_if(progress_, [this, &all](const auto& entry) {
+    return entry.first != id_ && !std::binary_search(all.begin(), all.end(), entry.first);
   });
   const LogIndex next = log_.last_index().next();
   for (NodeId id : all) {
@@ -722,6 +727,29 @@ void Raft::update_progress_to_members(bool new_peers_active) {
       pr.recent_active = true;
       pr.next = next;
     }
+  }
+}
+
+// A leader that is no voter any more: transfer to the remaining voter with the longest log (ties:
+// the lowest id), and try again after each election timeout until one wins.
+void Raft::hand_off_leadership() {
+  NodeId best;
+  LogIndex best_match;
+  for (NodeId voter : conf_state_.voters) {
+    const Progress& pr = progress_.at(voter);
+    if (best == kNoNode || pr.match > best_match) {
+      best = voter;
+      best_match = pr.match;
+    }
+  }
+  GRAPE_ASSERT(best != kNoNode, "a configuration without voters");
+  GRAPE_MARK("raft.removed_leader_hands_off");
+  transfer_target_ = best;
+  election_elapsed_ = 0;
+  if (best_match == log_.last_index()) {
+    send_timeout_now(best);
+  } else {
+    maybe_send_append(best, true);
   }
 }
 

@@ -35,8 +35,10 @@
 //   - Auto-leave: when a leader has applied a joint configuration (or finds itself leading one)
 //     it proposes the empty change that leaves it, once, as soon as nothing else is pending.
 //   - A leader that is no voter of the applied configuration (removed, or in C_old only after the
-//     leave) steps down; the remaining voters elect a leader among themselves. A node that is no
-//     voter never campaigns.
+//     leave) keeps leading without counting itself and hands leadership to the most caught-up
+//     remaining voter (again after each election timeout, until one wins): stepping down at once
+//     could strand voters that do not yet know the change committed. A node that is no voter
+//     never campaigns.
 //   - A node never campaigns (timer, campaign(), TimeoutNow) while a committed entry that it has
 //     not applied yet is a configuration change (etcd's hasUnappliedConfChanges): a restarted
 //     node would otherwise stand for election under an older configuration than the one it had
@@ -196,6 +198,7 @@ class Raft {
   void switch_to(const ConfState& next);
   void update_progress_to_members(bool new_peers_active);
   void maybe_auto_leave();
+  void hand_off_leadership();
 
   // Term rules common to every message (§5.1); false when the message is done with.
   bool handle_term(const Message& m);
