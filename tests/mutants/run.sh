@@ -210,7 +210,7 @@ run_property() {  # sets result by seed property when caught
     result=LIMIT; by="property test"; property=$reason; return 0
   fi
   result=caught
-  local test; test=$(sed -n 's/^\[  FAILED  \] RaftProperty\.\([A-Za-z]*\).*/\1/p' "$log" | head -n 1)
+  local test; test=$(sed -n 's/^\[  FAILED  \] \([A-Za-z]*\.[A-Za-z]*\).*/\1/p' "$log" | head -n 1)
   by="property ${test:-test}"
   seed=$(grep -o 'Falsifiable after [0-9]* tests' "$log" | head -n 1 | grep -o '[0-9]*')
   [[ -n "$seed" ]] && seed="case $seed"
@@ -222,7 +222,7 @@ run_property() {  # sets result by seed property when caught
     local ws; ws=$(grep -m1 -o 'simulated world: seed [0-9]*' "$log" | grep -o '[0-9]*$')
     [[ -n "$ws" ]] && seed="${seed:+$seed, }world seed $ws"
   fi
-  if [[ -z "$property" ]] && grep -q 'RC_ASSERT(committed)' "$log"; then
+  if [[ -z "$property" ]] && grep -q 'RC_ASSERT(committed)\|no new proposal committed' "$log"; then
     property="healed cluster commits (liveness)"
   fi
   [[ -n "$property" ]] || property="exit $rc (see $log)"
