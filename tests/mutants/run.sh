@@ -214,7 +214,7 @@ run_property() {  # sets result by seed property when caught
   by="property ${test:-test}"
   seed=$(grep -o 'Falsifiable after [0-9]* tests' "$log" | head -n 1 | grep -o '[0-9]*')
   [[ -n "$seed" ]] && seed="case $seed"
-  property=$(grep -m1 -o '[a-z_]* violated at [^(]*' "$log" | sed 's/ violated at.*//')
+  property=$(grep -m1 -o '[a-z_][a-z_]* violated at [^(]*' "$log" | sed 's/ violated at.*//')
   local world_seed; world_seed=$(grep -m1 -o 'violated at .*(seed [0-9]*' "$log" | grep -o '[0-9]*$')
   [[ -n "$world_seed" ]] && seed="${seed:+$seed, }world seed $world_seed"
   if [[ -z "$property" ]]; then
