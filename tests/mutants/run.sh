@@ -39,7 +39,8 @@ verdicts), LIMIT (a process hit the memory or time limit without a verdict: not 
 ERROR (the patch does not apply or the mutant does not build: fix the mutant).
 
 Budget per mutant:
-  property test : 2 properties x 2000 cases (about 5 s)
+  property test : every property of the binary (RaftProperty x 2, RaftStateful) x 2000
+                  cases (about 20 s)
   sweep         : up to $seeds seeds x every scenario file (42 files: 8,400 runs, 1-2 min
                   with 2 jobs) for a mutant that is not caught; a caught one stops at once
   build         : one changed file recompiled, two binaries relinked (a few seconds; the first
@@ -343,6 +344,6 @@ for row in "${rows[@]}"; do [[ "$row" == *"| caught |"* ]] && caught=$((caught +
   echo "|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
-  echo "$caught of ${#rows[@]} mutants caught; budget: property test (2 x 2000 cases), then up to $seeds seeds x ${#scenario_files[@]} scenario files."
+  echo "$caught of ${#rows[@]} mutants caught; budget: property tests (2000 cases each), then up to $seeds seeds x ${#scenario_files[@]} scenario files."
 } | tee "$work/table.md" ${table_out:+"$table_out"}
 [[ $all_caught -eq 1 ]]
