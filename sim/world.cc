@@ -21,6 +21,12 @@ void print_world_on_crash() {
                static_cast<unsigned long long>(g_current_world->stats().events));
 }
 
+// Whether handling the Ready writes to the disk (and so needs a sync, and waits for a stalled
+// disk).
+bool has_writes(const raft::Ready& ready) {
+  return !ready.entries_to_persist.empty() || ready.hard_state.has_value();
+}
+
 int ticks_in(Duration span, Duration tick) {
   return static_cast<int>(std::max<int64_t>(1, span / tick));
 }
@@ -331,7 +337,7 @@ void World::start_persist(SimNode& n) {
   const raft::Ready& r = n.persisting->raft;
   // Nothing to write, nothing to sync (a real node skips the fsync too); a stalled disk holds
   // only Readies that write.
-  const bool writes = !r.entries_to_persist.empty() || r.hard_state.has_value();
+  const bool writes = has_writes(r);
   int64_t latency = 0;
   if (writes) {
     latency = n.rng.between(options_.disk_sync_min.ns, options_.disk_sync_max.ns);
@@ -359,9 +365,7 @@ void World::schedule_sync_done(SimNode& n, VirtualTime at) {
 void World::on_sync_done(NodeId id, uint64_t incarnation) {
   SimNode& n = node(id);
   if (!n.node || n.incarnation != incarnation || !n.persisting) return;
-  const raft::Ready& r = n.persisting->raft;
-  const bool writes = !r.entries_to_persist.empty() || r.hard_state.has_value();
-  if (writes && now_ < n.disk_stalled_until) {
+  if (has_writes(n.persisting->raft) && now_ < n.disk_stalled_until) {
     schedule_sync_done(n, n.disk_stalled_until);  // the disk failed meanwhile: keep retrying
     return;
   }
