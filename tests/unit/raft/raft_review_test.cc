@@ -65,8 +65,8 @@ TEST(RaftReview, LaggingVoterAnswersVoteRequestsFromAVoterItsConfigurationDoesNo
 
 // --- node::Node ---------------------------------------------------------------------------------
 
-// A leader's proposal at index i answers kDropped to every request of an older term pending at or
-// past i (node.cc, drop_pending_from). kDropped promises "another entry was committed at its
+// A leader's proposal at index i used to answer kDropped to every request of an older term pending
+// at or past i (fixed: only the entry applied at i decides now). kDropped promises "another entry was committed at its
 // index: it will never apply", but here nothing is committed at i yet: our old entry was only
 // overwritten in OUR log, and another node that still holds it can become leader and commit it.
 // (etcd leaves the fate of such proposals to the apply loop; Node::apply already decides it
