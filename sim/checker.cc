@@ -95,6 +95,17 @@ void SafetyChecker::on_apply(NodeId node, const raft::Entry& entry, Term node_te
 
 void SafetyChecker::on_restart(NodeId node) { log_of(node).applied = LogIndex(0); }
 
+void SafetyChecker::on_recovered(NodeId node, LogIndex first, std::span<const raft::Entry> entries) {
+  NodeLog& log = log_of(node);
+  // Below `first` the log was compacted: those entries are committed and stay as recorded.
+  const LogIndex last = first + entries.size() - 1;
+  if (LogIndex(log.terms.size()) > last) {
+    log.terms.resize(last.value);
+    log.prefix_digest.resize(last.value);
+  }
+  if (!entries.empty()) on_persist(node, entries, Term(0), Term(0));
+}
+
 LogIndex SafetyChecker::committed_before(Term term) const {
   LogIndex highest;
   for (const auto& [bound, index] : committed_by_term_bound_) {

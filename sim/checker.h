@@ -59,6 +59,11 @@ class SafetyChecker {
   void on_apply(NodeId node, const raft::Entry& entry, Term node_term);
   // `node` restarted with an empty state machine: it applies again from the start.
   void on_restart(NodeId node);
+  // `node`'s recovery found `entries`, from `first` on, in its log: the durable log is exactly
+  // that from now on (a torn write may have kept some entries never reported by on_persist, and
+  // dropped a suffix that a torn suffix replacement cut; both are unacknowledged). Copies found
+  // this way do not count towards durable commitment.
+  void on_recovered(NodeId node, LogIndex first, std::span<const raft::Entry> entries);
 
   // A violation found outside the checker (the world's resource limits): it ends the run alike.
   void add_violation(const char* property, NodeId node, std::string detail) {

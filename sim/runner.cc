@@ -304,8 +304,10 @@ class FaultPlayer {
                       "lose_unsynced: unsynced writes are lost at the next crash");
           break;
         case DiskFaultKind::kFull:
+          world_.fail_disk(id, storage::DiskErrorCode::kFull, f.duration.value_or(Duration{}));
+          break;
         case DiskFaultKind::kEio:
-          world_.stall_disk(id, f.duration.value_or(Duration{}));
+          world_.fail_disk(id, storage::DiskErrorCode::kIo, f.duration.value_or(Duration{}));
           break;
       }
     }

@@ -221,14 +221,19 @@ bool SimDisk::has_pending_syncs() const {
   return !pending_->syncs.empty() || !pending_->dirs.empty();
 }
 
-std::string SimDisk::crash(CrashFault fault, Rng& rng) {
+std::string SimDisk::crash(DiskCrashFault fault, Rng& rng) {
   pending_->syncs.clear();
   pending_->dirs.clear();
   ++epoch_;
   std::string what;
-  if (fault == CrashFault::kTornWrite) {
+  if (fault == DiskCrashFault::kTornWrite) {
     auto inode = last_write_inode_.lock();
-    if (inode && last_write_bytes_ > 1 && last_write_offset_ <= inode->durable.size() &&
+    const bool already_durable =
+        inode && last_write_offset_ + last_write_bytes_ <= inode->durable.size() &&
+        std::memcmp(inode->durable.data() + last_write_offset_,
+                    inode->data.data() + last_write_offset_, last_write_bytes_) == 0;
+    if (inode && !already_durable && last_write_bytes_ > 1 &&
+        last_write_offset_ <= inode->durable.size() &&
         last_write_offset_ + last_write_bytes_ <= inode->data.size()) {
       const uint64_t kept = 1 + rng.below(last_write_bytes_ - 1);
       auto& durable = inode->durable;
@@ -239,7 +244,7 @@ std::string SimDisk::crash(CrashFault fault, Rng& rng) {
              " bytes of the last write reached the disk";
     }
   }
-  if (fault == CrashFault::kCorrupt) {
+  if (fault == DiskCrashFault::kCorrupt) {
     std::vector<std::pair<std::string, std::shared_ptr<Inode>>> candidates;
     for (const auto& [path, inode] : durable_names_) {
       if (!inode->durable.empty()) candidates.emplace_back(path, inode);

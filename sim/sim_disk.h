@@ -26,7 +26,7 @@ namespace grape::sim {
 
 struct SimDiskPending;
 
-enum class CrashFault : uint8_t { kLoseUnsynced, kTornWrite, kCorrupt };
+enum class DiskCrashFault : uint8_t { kLoseUnsynced, kTornWrite, kCorrupt };
 
 class SimDisk final : public storage::Disk {
  public:
@@ -47,7 +47,7 @@ class SimDisk final : public storage::Disk {
   bool has_pending_syncs() const;
   // The process died: open files become invalid; only durable state survives. Returns a line for
   // the trace describing what the fault did (empty when nothing notable happened).
-  std::string crash(CrashFault fault, Rng& rng);
+  std::string crash(DiskCrashFault fault, Rng& rng);
 
   void set_full(bool full) { full_ = full; }
   void set_eio(bool eio) { eio_ = eio; }

@@ -5,6 +5,8 @@
 #include <sstream>
 
 #include "core/base/assert.h"
+#include "core/storage/wal.h"
+#include "sim/sim_disk.h"
 
 namespace grape::sim {
 
@@ -40,9 +42,19 @@ std::string describe_nodes(const std::vector<NodeId>& nodes) {
 }
 }  // namespace
 
+// The directory of a simulated node's write-ahead log on its SimDisk.
+constexpr const char* kWalDir = "wal";
+constexpr GroupId kGroup{1};  // one Raft group per node until the sharding issue
+// A sync the disk refused (full, I/O error) is retried this often, as a real node's loop does.
+constexpr Duration kSyncRetry{10'000'000};
+// A node whose start failed on an I/O error is started again this often (systemd's
+// Restart=on-failure); a corrupt log is not retried: that needs an operator.
+constexpr Duration kStartRetry{200'000'000};
+
 struct World::SimNode {
   NodeId id;
-  raft::MemoryLogStore store;        // the node's disk: survives crashes
+  SimDisk disk;                        // the node's disk: survives crashes
+  std::unique_ptr<storage::Wal> wal;   // the process's open log: null while down
   std::unique_ptr<node::Node> node;  // the process: null while down
   uint64_t incarnation = 0;
   Rng rng{0};                                 // this incarnation's draws: tick phase, disk latency
@@ -54,10 +66,13 @@ struct World::SimNode {
   std::vector<std::pair<Payload::Kind, uint32_t>> inbox;
   double tick_rate = 1.0;  // drift
   VirtualTime drift_until;
-  VirtualTime disk_stalled_until;
+  // The persisting Ready's writes: handed to the disk (sync asked for) or refused by it (to be
+  // retried every kSyncRetry while the disk is full or failing).
+  bool sync_requested = false;
+  bool persisting_refused_noted = false;
+  VirtualTime disk_fault_until;  // full or eio until then
   KillPoint kill = KillPoint::kNone;  // armed kill point
-  bool tear_on_crash = false;
-  bool corrupt_on_crash = false;
+  CrashFault crash_fault = CrashFault::kLoseUnsynced;  // what the next crash does to the disk
   std::string refused_start;  // set when the disk is corrupt: the node stays down
   // Last observed, to report changes.
   raft::Role role = raft::Role::kFollower;
@@ -107,7 +122,41 @@ std::vector<NodeId> World::node_ids() const {
 // ---------------------------------------------------------------------------------------------
 // Booting and ticking
 
-void World::boot(SimNode& n) {
+bool World::boot(SimNode& n) {
+  // Recovery first, as a process would: replay the write-ahead log from the disk.
+  std::optional<storage::WalScan::Damage> repaired;
+  auto wal = storage::Wal::open(n.disk, kWalDir, storage::WalOptions{options_.wal_segment_bytes, false},
+                                &repaired);
+  if (!wal) {
+    const storage::WalError& e = wal.error();
+    if (e.corrupt) {
+      n.refused_start = "corrupt log: " + e.message;
+      note(TraceKind::kDiskFault, n.id, "start refused: " + n.refused_start);
+    } else {
+      note(TraceKind::kDiskFault, n.id, "start failed: " + e.message + " (retried)");
+      const NodeId id = n.id;
+      schedule(now_ + kStartRetry, [id](World& w) {
+        if (!w.is_up(id) && w.node(id).refused_start.empty()) w.restart(id);
+      });
+    }
+    return false;
+  }
+  if (repaired) {
+    note(TraceKind::kDiskFault, n.id,
+         "recovery cut a torn tail: " + repaired->file + " at offset " +
+             std::to_string(repaired->offset) + ", " + std::to_string(repaired->bytes) +
+             " bytes (" + repaired->reason + ")");
+  }
+  n.wal = std::move(*wal);
+  const storage::GroupLog& log = n.wal->group(kGroup);
+  // The checker's copy of this node's durable log becomes what recovery found.
+  {
+    std::vector<raft::Entry> recovered;
+    if (log.last_index() >= log.first_index()) {
+      log.entries(log.first_index(), log.last_index().next(), SIZE_MAX, recovered);
+    }
+    checker_.on_recovered(n.id, log.first_index(), recovered);
+  }
   ++n.incarnation;
   const Rng incarnation_rng = rng_.fork(n.id.value).fork(n.incarnation);
   n.rng = incarnation_rng.fork(1);
@@ -127,7 +176,8 @@ void World::boot(SimNode& n) {
   config.raft.apply_bytes_max = options_.apply_bytes_max;
   config.pending_requests_max = options_.pending_requests_max;
   n.kill = KillPoint::kNone;
-  n.node = std::make_unique<node::Node>(config, n.store, incarnation_rng.fork(2));
+  n.node = std::make_unique<node::Node>(config, log, incarnation_rng.fork(2));
+  n.sync_requested = false;
   n.paused = false;
   n.inbox.clear();
   n.sync_done_while_paused = false;
@@ -138,6 +188,8 @@ void World::boot(SimNode& n) {
   checker_.on_restart(n.id);
   // A random phase, so that nodes' ticks are not in lockstep.
   schedule_tick(n, now_ + Duration{1 + n.rng.between(0, options_.tick.ns - 1)});
+  if (now_ < n.disk_fault_until) n.node->set_disk_failing(true);
+  return true;
 }
 
 Duration World::tick_period(const SimNode& n) const {
@@ -332,12 +384,22 @@ void World::drain(SimNode& n) {
 
 void World::start_persist(SimNode& n) {
   n.persisting = n.node->take_ready();
+  const raft::Ready& r = n.persisting->raft;
+  // The writes go to the log (staged in memory, then one write and one sync request to the
+  // disk); they are durable only when the sync completes (on_sync_done).
+  storage::GroupLog& log = n.wal->group(kGroup);
+  GRAPE_ASSERT(log.append(r.entries_to_persist).is_ok(), "staging cannot fail");
+  if (r.hard_state) GRAPE_ASSERT(log.set_hard_state(*r.hard_state).is_ok(), "staging cannot fail");
+  const bool writes = has_writes(r);
+  n.sync_requested = !writes;
+  if (writes) request_sync(n);
   send_all(n, n.persisting->raft.messages);  // these may leave before the disk write completes
   if (maybe_kill(n, KillPoint::kBeforeSync)) return;
-  const raft::Ready& r = n.persisting->raft;
-  // Nothing to write, nothing to sync (a real node skips the fsync too); a stalled disk holds
-  // only Readies that write.
-  const bool writes = has_writes(r);
+  if (!n.sync_requested) {
+    schedule_sync_done(n, now_ + kSyncRetry);  // the disk refused: try again then
+    return;
+  }
+  // Nothing to write, nothing to sync (a real node skips the fsync too).
   int64_t latency = 0;
   if (writes) {
     latency = n.rng.between(options_.disk_sync_min.ns, options_.disk_sync_max.ns);
@@ -349,8 +411,8 @@ void World::start_persist(SimNode& n) {
   // asynchronous apply (a restarted node re-applying its log can time out and campaign).
   latency += options_.apply_entry_cost.ns * static_cast<int64_t>(r.entries_to_apply.size());
   VirtualTime done = now_ + Duration{latency};
-  if (writes) done = std::max(done, n.disk_stalled_until);
   if (done == now_) {
+    n.disk.complete_syncs();
     finish_persist(n);
     return;
   }
@@ -362,13 +424,29 @@ void World::schedule_sync_done(SimNode& n, VirtualTime at) {
       at, Payload{Payload::Kind::kSyncDone, static_cast<uint32_t>(n.id.value), 0, n.incarnation});
 }
 
+// Hands everything the log has staged to the disk: one write, one sync request. A disk that is
+// full or failing refuses it; the log keeps it staged for the next try.
+void World::request_sync(SimNode& n) {
+  const auto synced = n.wal->sync();
+  n.sync_requested = synced.is_ok();
+  if (!synced.is_ok() && !n.persisting_refused_noted) {
+    note(TraceKind::kDiskFault, n.id, "write refused: " + synced.error().detail);
+    n.persisting_refused_noted = true;
+  }
+  if (synced.is_ok()) n.persisting_refused_noted = false;
+}
+
 void World::on_sync_done(NodeId id, uint64_t incarnation) {
   SimNode& n = node(id);
   if (!n.node || n.incarnation != incarnation || !n.persisting) return;
-  if (has_writes(n.persisting->raft) && now_ < n.disk_stalled_until) {
-    schedule_sync_done(n, n.disk_stalled_until);  // the disk failed meanwhile: keep retrying
+  if (!n.sync_requested) {
+    request_sync(n);
+    const int64_t latency = n.rng.between(options_.disk_sync_min.ns, options_.disk_sync_max.ns);
+    schedule_sync_done(n, now_ + (n.sync_requested ? Duration{latency} : kSyncRetry));
     return;
   }
+  // The sync completed: durable now, whatever the process does next.
+  n.disk.complete_syncs();
   if (n.paused) {
     n.sync_done_while_paused = true;
     return;
@@ -381,16 +459,12 @@ void World::finish_persist(SimNode& n) {
   node::NodeReady ready = std::move(*n.persisting);
   n.persisting.reset();
   const raft::Raft& r = n.node->raft();
-  // A MemoryLogStore cannot fail; disk faults are modelled as stalls and crash-time faults.
-  GRAPE_ASSERT(n.store.append(ready.raft.entries_to_persist).is_ok(), "memory store failed");
-  if (ready.raft.hard_state) {
-    GRAPE_ASSERT(n.store.set_hard_state(*ready.raft.hard_state).is_ok(), "memory store failed");
-  }
+  const storage::GroupLog& log = n.wal->group(kGroup);
   checker_.on_persist(n.id, ready.raft.entries_to_persist,
                       r.role() == raft::Role::kLeader ? r.term() : Term(0), r.term());
-  if (n.store.last_index().value > options_.log_entries_max) {
+  if (log.last_index().value > options_.log_entries_max) {
     halt_on_resource_limit("n" + std::to_string(n.id.value) + " holds " +
-                           std::to_string(n.store.last_index().value) + " log entries (limit " +
+                           std::to_string(log.last_index().value) + " log entries (limit " +
                            std::to_string(options_.log_entries_max) + ")");
   }
   if (maybe_kill(n, KillPoint::kAfterSync)) return;
@@ -480,14 +554,14 @@ bool World::crash(NodeId id) {
     note(TraceKind::kNoOp, id, "crash skipped: already down");
     return false;
   }
-  if (n.tear_on_crash) tear_pending_write(n);
-  n.tear_on_crash = false;
-  if (n.corrupt_on_crash) {
-    n.refused_start = "corrupt log record found at recovery: the node refuses to start";
-    n.corrupt_on_crash = false;
-  }
   n.node.reset();
+  n.wal.reset();
   n.persisting.reset();  // writes not yet synced are lost with the process
+  n.sync_requested = false;
+  // The disk keeps what was durable, shaped by the fault armed for this crash.
+  const std::string what = n.disk.crash(n.crash_fault, n.rng);
+  n.crash_fault = CrashFault::kLoseUnsynced;
+  if (!what.empty()) note(TraceKind::kDiskFault, id, what);
   n.paused = false;
   for (const auto& [kind, slot] : n.inbox) {
     if (kind == Payload::Kind::kDeliver) (void)in_flight_.take(slot);
@@ -529,21 +603,6 @@ bool World::maybe_kill(SimNode& n, KillPoint point) {
   return true;
 }
 
-// A torn write: the crash hit during the sync of the pending Ready. A write-ahead log truncates a
-// torn record at recovery, so what survives is a whole-entry prefix of it, never its hard state.
-void World::tear_pending_write(SimNode& n) {
-  if (!n.persisting || n.persisting->raft.entries_to_persist.empty()) return;
-  const auto& entries = n.persisting->raft.entries_to_persist;
-  const auto kept = static_cast<size_t>(n.rng.below(entries.size()));
-  if (kept == 0) return;
-  const std::span<const raft::Entry> prefix(entries.data(), kept);
-  GRAPE_ASSERT(n.store.append(prefix).is_ok(), "memory store failed");
-  checker_.on_persist(n.id, prefix, Term(0));
-  note(TraceKind::kDiskFault, n.id,
-       "torn write: " + std::to_string(kept) + " of " + std::to_string(entries.size()) +
-           " entries reached the disk");
-}
-
 bool World::restart(NodeId id) {
   SimNode& n = node(id);
   trace_.add(0xFA05).add(id.value).add(n.node ? 1 : 0);
@@ -560,7 +619,7 @@ bool World::restart(NodeId id) {
     note(TraceKind::kNoOp, id, "restart failed: " + n.refused_start);
     return false;
   }
-  boot(n);
+  if (!boot(n)) return false;
   emit(TraceEvent{now_, TraceKind::kRestart, id, n.role, n.term, {}, {}, {}});
   return true;
 }
@@ -663,10 +722,26 @@ bool World::drift(NodeId id, double rate, Duration duration) {
   return true;
 }
 
-bool World::stall_disk(NodeId id, Duration duration) {
+bool World::fail_disk(NodeId id, storage::DiskErrorCode code, Duration duration) {
   SimNode& n = node(id);
-  trace_.add(0xFA08).add(id.value).add(static_cast<uint64_t>(duration.ns));
-  n.disk_stalled_until = std::max(n.disk_stalled_until, now_ + duration);
+  trace_.add(0xFA08).add(id.value).add(static_cast<uint64_t>(duration.ns)).add(static_cast<uint64_t>(code));
+  const bool full = code == storage::DiskErrorCode::kFull;
+  if (full) {
+    n.disk.set_full(true);
+  } else {
+    n.disk.set_eio(true);
+  }
+  const VirtualTime until = now_ + duration;
+  n.disk_fault_until = std::max(n.disk_fault_until, until);
+  if (n.node) n.node->set_disk_failing(true);
+  schedule(until, [id, full](World& w) {
+    SimNode& target = w.node(id);
+    if (w.now() < target.disk_fault_until) return;  // a later fault still holds
+    target.disk.set_full(false);
+    target.disk.set_eio(false);
+    if (target.node) target.node->set_disk_failing(false);
+    w.note(TraceKind::kDiskFault, id, full ? "disk has space again" : "disk works again");
+  });
   emit(TraceEvent{now_,
                   TraceKind::kDiskFault,
                   id,
@@ -674,15 +749,16 @@ bool World::stall_disk(NodeId id, Duration duration) {
                   n.term,
                   {},
                   {},
-                  "disk writes fail for " + std::to_string(duration.ms()) + "ms"});
+                  std::string(full ? "disk full" : "disk I/O errors") + " for " +
+                      std::to_string(duration.ms()) + "ms"});
   return true;
 }
 
 void World::arm_crash_fault(NodeId id, CrashFault fault) {
   SimNode& n = node(id);
   trace_.add(0xFA09).add(id.value).add(static_cast<uint64_t>(fault));
-  if (fault == CrashFault::kTornWrite) n.tear_on_crash = true;
-  if (fault == CrashFault::kCorrupt) n.corrupt_on_crash = true;
+  // The stronger fault wins: corruption also loses unsynced writes, as a torn write does.
+  if (static_cast<int>(fault) > static_cast<int>(n.crash_fault)) n.crash_fault = fault;
   emit(TraceEvent{now_,
                   TraceKind::kDiskFault,
                   id,
@@ -770,7 +846,11 @@ const kv::KvStore* World::kv(NodeId id) const {
   return n.node ? &n.node->kv() : nullptr;
 }
 
-const raft::MemoryLogStore& World::store(NodeId id) const { return node(id).store; }
+const raft::LogStore& World::store(NodeId id) const {
+  const SimNode& n = node(id);
+  GRAPE_ASSERT(n.wal != nullptr, "n" << id << " is down: its log is on its disk only");
+  return n.wal->group(kGroup);
+}
 
 std::optional<NodeId> World::leader() const {
   std::optional<NodeId> best;

@@ -30,6 +30,7 @@
 #include "sim/checker.h"
 #include "sim/event_queue.h"
 #include "sim/network.h"
+#include "sim/sim_disk.h"
 #include "sim/slab.h"
 #include "sim/time.h"
 #include "sim/trace.h"
@@ -70,6 +71,9 @@ struct WorldOptions {
   // exhausting memory or time whatever the core does.
   size_t events_queued_max = 2'000'000;     // ~32 bytes each
   size_t messages_in_flight_max = 200'000;  // a message carries up to a batch of entries
+  // A new write-ahead-log segment once the current one is this large (small: segments roll and
+  // are replayed across often in the simulator).
+  uint64_t wal_segment_bytes = 256 * 1024;
   uint64_t log_entries_max = 2'000'000;     // per node (the checker keeps a digest of each)
   uint64_t events_max = 200'000'000;        // about a minute of one core
 };
@@ -118,8 +122,10 @@ class World {
   bool pause(NodeId node, Duration duration);
   // The node's timer runs `rate` times as fast for `duration`.
   bool drift(NodeId node, double rate, Duration duration);
-  // The node's disk syncs do not complete for `duration` (a full disk, I/O errors): it stalls.
-  bool stall_disk(NodeId node, Duration duration);
+  // The node's disk refuses writes for `duration`: with kFull (no space), or with kIo (I/O
+  // errors, which also fail reads, hence a start). The node refuses client writes meanwhile and
+  // recovers on its own afterwards.
+  bool fail_disk(NodeId node, storage::DiskErrorCode code, Duration duration);
   // Crashes the node at its next protocol moment of this kind (a kill point, as FoundationDB and
   // TigerBeetle's simulators place them), or at `deadline` if none comes first:
   //   kBeforeSync:  its Ready's writes were handed to the disk but are not durable;
@@ -128,7 +134,7 @@ class World {
   enum class KillPoint : uint8_t { kNone, kBeforeSync, kAfterSync, kAfterSend };
   bool arm_kill_point(NodeId node, KillPoint point, VirtualTime deadline);
   // Disk faults that strike at the node's next crash.
-  enum class CrashFault : uint8_t { kTornWrite, kCorrupt };
+  using CrashFault = sim::DiskCrashFault;  // kLoseUnsynced (always), kTornWrite, kCorrupt
   void arm_crash_fault(NodeId node, CrashFault fault);
   // Why a node refuses to start (its disk is corrupt), or empty.
   const std::string& refused_start(NodeId node) const;
@@ -169,7 +175,8 @@ class World {
   const raft::Raft* raft(NodeId node) const;
   // The live key-value state of `node`, or nullptr while it is down.
   const kv::KvStore* kv(NodeId node) const;
-  const raft::MemoryLogStore& store(NodeId node) const;
+  // The log of an up node (its write-ahead log's view for the group).
+  const raft::LogStore& store(NodeId node) const;
   // The up node that is leader in the highest term, if any.
   std::optional<NodeId> leader() const;
   // The highest commit index among up nodes.
@@ -203,7 +210,9 @@ class World {
 
   SimNode& node(NodeId id);
   const SimNode& node(NodeId id) const;
-  void boot(SimNode& n);
+  // Starts the node's process from its disk; false if the log cannot be opened (the reason is
+  // in the trace; an I/O failure is retried, corruption is not).
+  bool boot(SimNode& n);
   void schedule_tick(SimNode& n, VirtualTime at);
   void deliver(NodeId to, uint32_t slot);
   void deliver_client_request(NodeId to, uint32_t slot);
@@ -217,7 +226,7 @@ class World {
   void start_persist(SimNode& n);
   void finish_persist(SimNode& n);
   void schedule_sync_done(SimNode& n, VirtualTime at);
-  void tear_pending_write(SimNode& n);
+  void request_sync(SimNode& n);
   // Crashes `n` if it is armed for `point`; returns whether it did.
   bool maybe_kill(SimNode& n, KillPoint point);
   void halt_on_resource_limit(const std::string& what);

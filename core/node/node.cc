@@ -16,6 +16,11 @@ void Node::on_client_request(const ClientRequest& request) {
     reply(request.client, request.request, ReplyStatus::kRedirect);
     return;
   }
+  if (disk_failing_) {
+    GRAPE_MARK("node.disk_failing");
+    reply(request.client, request.request, ReplyStatus::kRejected);
+    return;
+  }
   if (pending_.size() >= config_.pending_requests_max) {
     GRAPE_MARK("node.overloaded");
     reply(request.client, request.request, ReplyStatus::kRejected);

@@ -92,6 +92,12 @@ class Node {
     return raft_.transfer_leadership(to);
   }
 
+  // The disk refuses writes (full, I/O errors): client requests are refused (kRejected) rather
+  // than piled up behind writes that cannot become durable; the driver clears it once a write
+  // succeeds again.
+  void set_disk_failing(bool failing) { disk_failing_ = failing; }
+  bool disk_failing() const { return disk_failing_; }
+
   bool has_ready() const { return !replies_.empty() || raft_.has_ready(); }
   NodeReady take_ready();
   void advance();
@@ -129,6 +135,7 @@ class Node {
   bool raft_ready_taken_ = false;
   std::vector<raft::Entry> to_apply_;  // of the Ready being handled
   int orphaned_ticks_ = 0;             // ticks since requests were orphaned (see tick())
+  bool disk_failing_ = false;
 };
 
 }  // namespace grape::node

@@ -604,6 +604,12 @@ GroupLog& Wal::group(GroupId id) {
   return *slot;
 }
 
+const GroupLog& Wal::group(GroupId id) const {
+  auto it = groups_.find(id);
+  GRAPE_ASSERT(it != groups_.end(), "no group " << id << " in the log");
+  return *it->second;
+}
+
 std::vector<GroupId> Wal::groups() const {
   std::vector<GroupId> out;
   for (const auto& [id, log] : groups_) out.push_back(id);

@@ -171,6 +171,7 @@ class Wal {
 
   // The group's log, created empty on first use.
   GroupLog& group(GroupId id);
+  const GroupLog& group(GroupId id) const;  // one that exists
   bool has_group(GroupId id) const { return groups_.count(id) > 0; }
   std::vector<GroupId> groups() const;
 
