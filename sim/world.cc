@@ -74,6 +74,7 @@ struct World::SimNode {
   KillPoint kill = KillPoint::kNone;  // armed kill point
   CrashFault crash_fault = CrashFault::kLoseUnsynced;  // what the next crash does to the disk
   std::string refused_start;  // set when the disk is corrupt: the node stays down
+  bool corruption_injected = false;  // a `corrupt` fault flipped a bit on this disk
   // Last observed, to report changes.
   raft::Role role = raft::Role::kFollower;
   Term term;
@@ -132,6 +133,11 @@ bool World::boot(SimNode& n) {
     if (e.corrupt) {
       n.refused_start = "corrupt log: " + e.message;
       note(TraceKind::kDiskFault, n.id, "start refused: " + n.refused_start);
+      // Only a `corrupt` fault damages synced bytes; any other damage the log did to itself.
+      if (!n.corruption_injected) {
+        checker_.add_violation("storage_integrity", n.id,
+                               "the log is damaged though no corruption was injected: " + e.message);
+      }
     } else {
       note(TraceKind::kDiskFault, n.id, "start failed: " + e.message + " (retried)");
       const NodeId id = n.id;
@@ -560,6 +566,7 @@ bool World::crash(NodeId id) {
   n.sync_requested = false;
   // The disk keeps what was durable, shaped by the fault armed for this crash.
   const std::string what = n.disk.crash(n.crash_fault, n.rng);
+  if (n.crash_fault == CrashFault::kCorrupt && !what.empty()) n.corruption_injected = true;
   n.crash_fault = CrashFault::kLoseUnsynced;
   if (!what.empty()) note(TraceKind::kDiskFault, id, what);
   n.paused = false;
