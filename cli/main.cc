@@ -10,6 +10,7 @@
 #include "cli/common.h"
 #include "cli/history_cmd.h"
 #include "cli/scenario_cmd.h"
+#include "cli/wal_cmd.h"
 #include "core/base/version.h"
 #include "sim/demo.h"
 
@@ -139,6 +140,44 @@ int main(int argc, char** argv) {
   FormatOption check_format;
   CLI::App* check_cmd = add_history_commands(app, check, check_format);
 
+  CLI::App* wal = app.add_subcommand(
+      "wal", "Inspect and benchmark a node's write-ahead log (docs/storage.md)");
+  wal->require_subcommand(1);
+  WalInspectArgs inspect;
+  FormatOption inspect_format;
+  CLI::App* inspect_cmd = wal->add_subcommand(
+      "inspect",
+      "Print a log's segments, record counts and per-group state; report a torn tail (exit 0: "
+      "the next start cuts it off) or corruption with file and offset (exit 1). Read-only");
+  inspect_cmd->add_option("dir", inspect.dir, "The log's directory (a node's DATA_DIR/wal)")
+      ->required();
+  inspect_format.add_to(inspect_cmd);
+  WalBenchArgs bench;
+  FormatOption bench_format;
+  CLI::App* bench_cmd = wal->add_subcommand(
+      "bench",
+      "Write entries through the real log with group commit on this disk, reopen it, and "
+      "report appends per second, entries per sync and recovery time");
+  bench_cmd->add_option("--dir", bench.dir, "An empty or new directory for the log")->required();
+  bench_cmd->add_option("--entries", bench.entries, "Entries to write")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1'000'000'000}));
+  bench_cmd->add_option("--entry-bytes", bench.entry_bytes, "Data bytes per entry")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{0}, uint64_t{64} << 20));
+  bench_cmd->add_option("--groups", bench.groups, "Raft groups sharing the log")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{100'000}));
+  bench_cmd->add_option("--segment-mb", bench.segment_mb, "Segment size in MiB")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{4096}));
+  bench_cmd->add_option("--max-batch", bench.max_batch,
+                        "Entries per sync at most, as a node's Ready size caps them (0: every "
+                        "entry that arrived during the previous sync)")
+      ->capture_default_str();
+  bench_cmd->add_flag("--keep", bench.keep, "Leave the log in --dir (for grape wal inspect)");
+  bench_format.add_to(bench_cmd);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -166,6 +205,14 @@ int main(int argc, char** argv) {
   }
   if (replay_cmd->parsed()) return scenario_replay(replay_file, replay_seed, replay_format.value());
   if (shrink_cmd->parsed()) return scenario_shrink(shrink_file, shrink_seed, shrink_output);
+  if (inspect_cmd->parsed()) {
+    inspect.format = inspect_format.value();
+    return wal_inspect(inspect);
+  }
+  if (bench_cmd->parsed()) {
+    bench.format = bench_format.value();
+    return wal_bench(bench);
+  }
   if (check_cmd->parsed()) {
     check.format = check_format.value();
     return history_check(check);
