@@ -63,6 +63,10 @@ Chaos draw_chaos(uint64_t seed) {
   }
   c.kill_point_rate = rng.chance(0.7) ? 0.6 : 0.0;
   c.clog_rate = rng.chance(0.5) ? 0.5 : 0.0;
+  static constexpr uint64_t kSnapshotEvery[] = {8, 32, 128};
+  static constexpr size_t kChunkBytes[] = {16, 256};
+  if (rng.chance(0.6)) c.snapshot_every = pick(rng, kSnapshotEvery);
+  if (rng.chance(0.5)) c.snapshot_chunk_bytes = pick(rng, kChunkBytes);
   return c;
 }
 
@@ -77,6 +81,10 @@ void apply_chaos(const Chaos& c, WorldOptions& o) {
   o.disk_slow_sync_rate = c.disk_slow_sync_rate;
   o.disk_slow_sync_max = std::max(c.disk_slow_sync_max, o.disk_sync_max);
   o.network_chaos = c.network;
+  if (c.snapshot_every > 0 && o.snapshot_every > 0) {
+    o.snapshot_every = std::min(o.snapshot_every, c.snapshot_every);
+  }
+  if (c.snapshot_chunk_bytes > 0) o.snapshot_chunk_bytes = c.snapshot_chunk_bytes;
 }
 
 World::KillPoint kill_point_for(const Chaos& c, uint64_t seed, Duration at, NodeId node) {
@@ -116,6 +124,8 @@ std::string describe(const Chaos& c) {
   if (c.network.late_duplicate_rate > 0) item("late_dup", c.network.late_duplicate_rate);
   if (c.kill_point_rate > 0) item("kill_points", c.kill_point_rate);
   if (c.clog_rate > 0) item("clog", c.clog_rate);
+  if (c.snapshot_every > 0) item("snapshot_every", c.snapshot_every);
+  if (c.snapshot_chunk_bytes > 0) item("snapshot_chunk", c.snapshot_chunk_bytes);
   const std::string text = out.str();
   return text.empty() ? "on (nominal knobs)" : text;
 }

@@ -38,6 +38,10 @@ struct Chaos {
   NetworkChaos network;
   double kill_point_rate = 0.0;  // share of crash faults that strike at a protocol moment
   double clog_rate = 0.0;        // share of latency faults that clog the links instead
+  // Snapshots far more often than the scenario's snapshot_every (never when it says 0), sent in
+  // tiny chunks: transfers, compaction and restarts from snapshots in most runs.
+  uint64_t snapshot_every = 0;  // 0: the scenario's
+  size_t snapshot_chunk_bytes = 0;  // 0: the default
 };
 
 // The chaos of one run (deterministic in the seed).

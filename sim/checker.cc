@@ -93,7 +93,25 @@ void SafetyChecker::on_apply(NodeId node, const raft::Entry& entry, Term node_te
   if (entry.index > bound) bound = entry.index;
 }
 
-void SafetyChecker::on_restart(NodeId node) { log_of(node).applied = LogIndex(0); }
+void SafetyChecker::on_restart(NodeId node, LogIndex applied) { log_of(node).applied = applied; }
+
+void SafetyChecker::on_snapshot_installed(NodeId node, LogIndex index, Term term) {
+  NodeLog& log = log_of(node);
+  const size_t slot = index.value - 1;
+  if (slot < applied_.size() && applied_[slot].term != term) {
+    report("state_machine_safety", node,
+           "installed a snapshot ending at " + at(index, term) + " where another node applied " +
+               at(index, applied_[slot].term));
+  }
+  // Its log is now the committed prefix up to the snapshot: continue the chain of digests from
+  // the one every holder of (index, term) shares.
+  auto it = digest_by_position_.find(position_key(index, term));
+  log.terms.resize(index.value);
+  log.prefix_digest.resize(index.value);
+  log.terms[slot] = term;
+  log.prefix_digest[slot] = it != digest_by_position_.end() ? it->second : 0;
+  log.applied = std::max(log.applied, index);
+}
 
 void SafetyChecker::on_recovered(NodeId node, LogIndex first, std::span<const raft::Entry> entries) {
   NodeLog& log = log_of(node);

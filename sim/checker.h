@@ -57,8 +57,13 @@ class SafetyChecker {
   void set_fixed_voters(size_t count) { fixed_voters_ = count; }
   // `node`, at `node_term`, applied `entry` to its state machine.
   void on_apply(NodeId node, const raft::Entry& entry, Term node_term);
-  // `node` restarted with an empty state machine: it applies again from the start.
-  void on_restart(NodeId node);
+  // `node` restarted: its state machine starts from its snapshot at `applied` (0: empty) and
+  // applies again from there.
+  void on_restart(NodeId node, LogIndex applied = LogIndex(0));
+  // `node` installed a snapshot covering the log up to (index, term): its durable log and its
+  // state machine now hold the committed prefix up to there. Checked: the snapshot ends with the
+  // entry every other node applied at that index.
+  void on_snapshot_installed(NodeId node, LogIndex index, Term term);
   // `node`'s recovery found `entries`, from `first` on, in its log: the durable log is exactly
   // that from now on (a torn write may have kept some entries never reported by on_persist, and
   // dropped a suffix that a torn suffix replacement cut; both are unacknowledged). Copies found

@@ -37,6 +37,7 @@ WorldOptions world_options(const Scenario& s, uint64_t seed) {
   o.heartbeat = s.cluster.heartbeat;
   o.pre_vote = s.cluster.pre_vote;
   o.check_quorum = s.cluster.check_quorum;
+  o.snapshot_every = s.cluster.snapshot_every;
   o.network = s.network.link_spec();
   o.disk_sync_min = s.disk.sync_latency.min;
   o.disk_sync_max = s.disk.sync_latency.max;
@@ -60,6 +61,8 @@ MessageKinds to_kinds(const MessageSet& set) {
   for (const auto& [kind, bit] : kMap) {
     if (set.contains(kind)) kinds |= kind_bit(bit);
   }
+  // `snapshot` names the whole transfer: the chunks and their acknowledgements.
+  if (set.contains(MessageKind::kSnapshot)) kinds |= kind_bit(kSnapshotKindBit + 1);
   return kinds;
 }
 

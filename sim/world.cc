@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/base/assert.h"
+#include "core/storage/snapshot_store.h"
 #include "core/storage/wal.h"
 #include "sim/sim_disk.h"
 
@@ -23,10 +24,10 @@ void print_world_on_crash() {
                static_cast<unsigned long long>(g_current_world->stats().events));
 }
 
-// Whether handling the Ready writes to the disk (and so needs a sync, and waits for a stalled
-// disk).
-bool has_writes(const raft::Ready& ready) {
-  return !ready.entries_to_persist.empty() || ready.hard_state.has_value();
+// Whether handling the Ready writes to the disk (and so needs a sync).
+bool has_writes(const node::NodeReady& ready) {
+  return !ready.raft.entries_to_persist.empty() || ready.raft.hard_state.has_value() ||
+         ready.raft.snapshot != nullptr || ready.snapshot_to_save != nullptr;
 }
 
 int ticks_in(Duration span, Duration tick) {
@@ -44,6 +45,7 @@ std::string describe_nodes(const std::vector<NodeId>& nodes) {
 
 // The directory of a simulated node's write-ahead log on its SimDisk.
 constexpr const char* kWalDir = "wal";
+constexpr const char* kSnapshotDir = "snap";
 constexpr GroupId kGroup{1};  // one Raft group per node until the sharding issue
 // A sync the disk refused (full, I/O error) is retried this often, as a real node's loop does.
 constexpr Duration kSyncRetry{10'000'000};
@@ -54,7 +56,11 @@ constexpr Duration kStartRetry{200'000'000};
 struct World::SimNode {
   NodeId id;
   SimDisk disk;                        // the node's disk: survives crashes
+  storage::SnapshotStore snapshots{disk, kSnapshotDir};
   std::unique_ptr<storage::Wal> wal;   // the process's open log: null while down
+  // The newest snapshot stored: the log is compacted up to the one before it, so followers a
+  // little behind still get entries rather than a snapshot.
+  std::optional<raft::SnapshotMeta> last_saved_snapshot;
   std::unique_ptr<node::Node> node;  // the process: null while down
   uint64_t incarnation = 0;
   Rng rng{0};                                 // this incarnation's draws: tick phase, disk latency
@@ -70,6 +76,10 @@ struct World::SimNode {
   // retried every kSyncRetry while the disk is full or failing).
   bool sync_requested = false;
   bool persisting_refused_noted = false;
+  // Steps of the persisting Ready already handed to the disk (request_sync resumes after them).
+  bool install_saved = false;
+  bool writes_staged = false;
+  bool own_snapshot_saved = false;
   VirtualTime disk_fault_until;  // full or eio until then
   KillPoint kill = KillPoint::kNone;  // armed kill point
   CrashFault crash_fault = CrashFault::kLoseUnsynced;  // what the next crash does to the disk
@@ -154,7 +164,39 @@ bool World::boot(SimNode& n) {
              " bytes (" + repaired->reason + ")");
   }
   n.wal = std::move(*wal);
-  const storage::GroupLog& log = n.wal->group(kGroup);
+  auto snapshot = n.snapshots.load_latest(kGroup);
+  if (!snapshot) {
+    n.wal.reset();
+    const storage::SnapshotError& e = snapshot.error();
+    if (e.corrupt) {
+      n.refused_start = "corrupt snapshot: " + e.message;
+      note(TraceKind::kDiskFault, n.id, "start refused: " + n.refused_start);
+      if (!n.corruption_injected) {
+        checker_.add_violation("storage_integrity", n.id,
+                               "a snapshot is damaged though no corruption was injected: " +
+                                   e.message);
+      }
+    } else {
+      note(TraceKind::kDiskFault, n.id, "start failed: " + e.message + " (retried)");
+      const NodeId id = n.id;
+      schedule(now_ + kStartRetry, [id](World& w) {
+        if (!w.is_up(id) && w.node(id).refused_start.empty()) w.restart(id);
+      });
+    }
+    return false;
+  }
+  storage::GroupLog& log = n.wal->group(kGroup);
+  n.last_saved_snapshot.reset();
+  if (*snapshot) {
+    const raft::SnapshotMeta& meta = (*snapshot)->meta;
+    // The log starts right after the snapshot (a crash may have come between storing the
+    // snapshot and compacting the log, which kept entries before it).
+    if (meta.index > log.snapshot_index()) {
+      log.mark_snapshot(meta.index, meta.term);
+      (void)n.wal->sync();  // durable with the next completed sync; redone at the next start
+    }
+    n.last_saved_snapshot = meta;
+  }
   // The checker's copy of this node's durable log becomes what recovery found.
   {
     std::vector<raft::Entry> recovered;
@@ -181,6 +223,9 @@ bool World::boot(SimNode& n) {
   config.raft.inflight_appends_max = options_.inflight_appends_max;
   config.raft.apply_bytes_max = options_.apply_bytes_max;
   config.pending_requests_max = options_.pending_requests_max;
+  config.snapshot_every = options_.snapshot_every;
+  config.raft.snapshot_chunk_bytes = options_.snapshot_chunk_bytes;
+  config.raft.snapshot = *snapshot;
   n.kill = KillPoint::kNone;
   n.node = std::make_unique<node::Node>(config, log, incarnation_rng.fork(2));
   n.sync_requested = false;
@@ -191,7 +236,7 @@ bool World::boot(SimNode& n) {
   n.term = n.node->raft().term();
   n.leader = kNoNode;
   n.commit = n.node->raft().log().committed();
-  checker_.on_restart(n.id);
+  checker_.on_restart(n.id, *snapshot ? (*snapshot)->meta.index : LogIndex(0));
   // A random phase, so that nodes' ticks are not in lockstep.
   schedule_tick(n, now_ + Duration{1 + n.rng.between(0, options_.tick.ns - 1)});
   if (now_ < n.disk_fault_until) n.node->set_disk_failing(true);
@@ -391,12 +436,10 @@ void World::drain(SimNode& n) {
 void World::start_persist(SimNode& n) {
   n.persisting = n.node->take_ready();
   const raft::Ready& r = n.persisting->raft;
-  // The writes go to the log (staged in memory, then one write and one sync request to the
-  // disk); they are durable only when the sync completes (on_sync_done).
-  storage::GroupLog& log = n.wal->group(kGroup);
-  GRAPE_ASSERT(log.append(r.entries_to_persist).is_ok(), "staging cannot fail");
-  if (r.hard_state) GRAPE_ASSERT(log.set_hard_state(*r.hard_state).is_ok(), "staging cannot fail");
-  const bool writes = has_writes(r);
+  // The writes go to the disk (snapshot files, then the log: staged in memory, one write and one
+  // sync request); they are durable only when the sync completes (on_sync_done).
+  const bool writes = has_writes(*n.persisting);
+  n.install_saved = n.writes_staged = n.own_snapshot_saved = false;
   n.sync_requested = !writes;
   if (writes) request_sync(n);
   send_all(n, n.persisting->raft.messages);  // these may leave before the disk write completes
@@ -430,16 +473,48 @@ void World::schedule_sync_done(SimNode& n, VirtualTime at) {
       at, Payload{Payload::Kind::kSyncDone, static_cast<uint32_t>(n.id.value), 0, n.incarnation});
 }
 
-// Hands everything the log has staged to the disk: one write, one sync request. A disk that is
-// full or failing refuses it; the log keeps it staged for the next try.
+// Hands the persisting Ready's writes to the disk, in order: a snapshot received from the leader
+// (its file, then its mark in the log, which drops the entries it replaces), the entries and hard
+// state, a snapshot this node took (its file, then compaction of the log up to the snapshot
+// before it), then one write and one sync of the log. A disk that is full or failing refuses a
+// step; the next try (kSyncRetry later) resumes from that step, with nothing lost or doubled.
 void World::request_sync(SimNode& n) {
-  const auto synced = n.wal->sync();
-  n.sync_requested = synced.is_ok();
-  if (!synced.is_ok() && !n.persisting_refused_noted) {
-    note(TraceKind::kDiskFault, n.id, "write refused: " + synced.error().detail);
+  const node::NodeReady& ready = *n.persisting;
+  storage::GroupLog& log = n.wal->group(kGroup);
+  auto refused = [&](const std::string& detail) {
+    n.sync_requested = false;
+    if (!n.persisting_refused_noted) note(TraceKind::kDiskFault, n.id, "write refused: " + detail);
     n.persisting_refused_noted = true;
+  };
+  if (ready.raft.snapshot && !n.install_saved) {
+    const raft::SnapshotMeta& meta = ready.raft.snapshot->meta;
+    if (auto saved = n.snapshots.save(kGroup, *ready.raft.snapshot); !saved) {
+      return refused(saved.error().message);
+    }
+    log.mark_snapshot(meta.index, meta.term);
+    n.last_saved_snapshot = meta;
+    n.install_saved = true;
   }
-  if (synced.is_ok()) n.persisting_refused_noted = false;
+  if (!n.writes_staged) {
+    GRAPE_ASSERT(log.append(ready.raft.entries_to_persist).is_ok(), "staging cannot fail");
+    if (ready.raft.hard_state) {
+      GRAPE_ASSERT(log.set_hard_state(*ready.raft.hard_state).is_ok(), "staging cannot fail");
+    }
+    n.writes_staged = true;
+  }
+  if (ready.snapshot_to_save && !n.own_snapshot_saved) {
+    if (auto saved = n.snapshots.save(kGroup, *ready.snapshot_to_save); !saved) {
+      return refused(saved.error().message);
+    }
+    if (n.last_saved_snapshot) {
+      log.mark_snapshot(n.last_saved_snapshot->index, n.last_saved_snapshot->term);
+    }
+    n.last_saved_snapshot = ready.snapshot_to_save->meta;
+    n.own_snapshot_saved = true;
+  }
+  if (auto synced = n.wal->sync(); !synced) return refused(synced.error().detail);
+  n.sync_requested = true;
+  n.persisting_refused_noted = false;
 }
 
 void World::on_sync_done(NodeId id, uint64_t incarnation) {
@@ -466,6 +541,14 @@ void World::finish_persist(SimNode& n) {
   n.persisting.reset();
   const raft::Raft& r = n.node->raft();
   const storage::GroupLog& log = n.wal->group(kGroup);
+  if (ready.raft.snapshot) {
+    const raft::SnapshotMeta& meta = ready.raft.snapshot->meta;
+    checker_.on_snapshot_installed(n.id, meta.index, meta.term);
+    note(TraceKind::kNote, n.id,
+         "installed a snapshot up to " + std::to_string(meta.index.value) + "@" +
+             std::to_string(meta.term.value) + " (" +
+             std::to_string(ready.raft.snapshot->data.size()) + " bytes)");
+  }
   checker_.on_persist(n.id, ready.raft.entries_to_persist,
                       r.role() == raft::Role::kLeader ? r.term() : Term(0), r.term());
   if (log.last_index().value > options_.log_entries_max) {

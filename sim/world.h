@@ -74,6 +74,10 @@ struct WorldOptions {
   // A new write-ahead-log segment once the current one is this large (small: segments roll and
   // are replayed across often in the simulator).
   uint64_t wal_segment_bytes = 256 * 1024;
+  // Snapshots: every this many applied entries (0: never), sent to lagging followers in chunks
+  // of this many bytes.
+  uint64_t snapshot_every = 0;
+  size_t snapshot_chunk_bytes = 64 * 1024;
   uint64_t log_entries_max = 2'000'000;     // per node (the checker keeps a digest of each)
   uint64_t events_max = 200'000'000;        // about a minute of one core
 };

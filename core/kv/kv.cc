@@ -97,6 +97,35 @@ Result KvStore::apply(const Command& command) {
   return Result{false, std::nullopt};
 }
 
+Bytes KvStore::encode_snapshot() const {
+  Bytes out;
+  put_u32(out, static_cast<uint32_t>(data_.size()));
+  for (const auto& [key, value] : data_) {
+    put_string(out, key);
+    put_string(out, value);
+  }
+  return out;
+}
+
+Status<DecodeError> KvStore::restore(const Bytes& snapshot) {
+  Reader in(snapshot);
+  uint8_t b[4];
+  for (uint8_t& x : b) {
+    if (!in.u8(x)) return Unexpected(DecodeError{"snapshot too short"});
+  }
+  const uint32_t count = b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<uint32_t>(b[3]) << 24);
+  std::map<std::string, std::string> data;
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string key, value;
+    if (!in.string(key) || !in.string(value)) {
+      return Unexpected(DecodeError{"snapshot entry " + std::to_string(i) + " is cut short"});
+    }
+    data.emplace(std::move(key), std::move(value));
+  }
+  data_ = std::move(data);
+  return Status<DecodeError>::ok();
+}
+
 std::optional<std::string> KvStore::get(const std::string& key) const {
   auto it = data_.find(key);
   if (it == data_.end()) return std::nullopt;

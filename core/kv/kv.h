@@ -48,6 +48,10 @@ class KvStore {
   size_t size() const { return data_.size(); }
   const std::map<std::string, std::string>& data() const { return data_; }
 
+  // Snapshots: the whole map (u32 count, then each key and value as in commands), and back.
+  Bytes encode_snapshot() const;
+  [[nodiscard]] Status<DecodeError> restore(const Bytes& snapshot);
+
  private:
   std::map<std::string, std::string> data_;
 };

@@ -5,7 +5,34 @@
 namespace grape::node {
 
 Node::Node(const NodeConfig& config, const raft::LogStore& store, Rng rng)
-    : config_(config), raft_(config.raft, store, rng) {}
+    : config_(config), raft_(config.raft, store, rng) {
+  if (config.raft.snapshot) restore(*config.raft.snapshot);
+}
+
+void Node::restore(const raft::Snapshot& snapshot) {
+  // Our own encoder wrote it and a checksum guarded it on disk and on the wire.
+  auto restored = kv_.restore(snapshot.data);
+  GRAPE_ASSERT(restored.is_ok(), "snapshot " << snapshot.meta.index << " does not decode: "
+                                             << restored.error().detail);
+  last_snapshot_index_ = snapshot.meta.index;
+}
+
+void Node::maybe_take_snapshot() {
+  const LogIndex applied = raft_.log().applied();
+  if (config_.snapshot_every == 0 || applied - last_snapshot_index_ < config_.snapshot_every ||
+      applied <= last_snapshot_index_) {
+    return;
+  }
+  auto snapshot = std::make_shared<raft::Snapshot>();
+  snapshot->meta.index = applied;
+  snapshot->meta.term = raft_.log().term(applied);
+  snapshot->meta.conf_state = raft_.conf_state();  // in force at `applied`: changes apply in order
+  snapshot->data = kv_.encode_snapshot();
+  last_snapshot_index_ = applied;
+  GRAPE_MARK("node.snapshot_taken");
+  raft_.set_latest_snapshot(snapshot);
+  snapshot_to_save_ = std::move(snapshot);
+}
 
 void Node::reply(uint64_t client, uint64_t request, ReplyStatus status, kv::Result result) {
   replies_.push_back(ClientReply{client, request, status, raft_.leader(), std::move(result)});
@@ -80,7 +107,10 @@ NodeReady Node::take_ready() {
   if (raft_ready_taken_) {
     ready.raft = raft_.take_ready();
     to_apply_ = ready.raft.entries_to_apply;
+    to_install_ = ready.raft.snapshot;
   }
+  ready.snapshot_to_save = std::move(snapshot_to_save_);
+  snapshot_to_save_.reset();
   ready.replies = std::move(replies_);
   replies_.clear();
   return ready;
@@ -89,9 +119,22 @@ NodeReady Node::take_ready() {
 void Node::advance() {
   if (!raft_ready_taken_) return;
   raft_ready_taken_ = false;
+  if (to_install_) {
+    GRAPE_MARK("node.snapshot_installed");
+    restore(*to_install_);
+    // Whatever we proposed up to its index was decided elsewhere, and the snapshot does not say
+    // whether our entries made it.
+    while (!pending_.empty() && pending_.begin()->first <= to_install_->meta.index) {
+      const Pending& p = pending_.begin()->second;
+      reply(p.client, p.request, ReplyStatus::kUnknown);
+      pending_.erase(pending_.begin());
+    }
+    to_install_.reset();
+  }
   for (const raft::Entry& entry : to_apply_) apply(entry);
   to_apply_.clear();
   raft_.advance();
+  maybe_take_snapshot();
 }
 
 std::optional<kv::Result> Node::apply_command(const raft::Entry& entry) {

@@ -60,13 +60,18 @@ struct ClientReply {
 };
 
 struct NodeConfig {
-  raft::Config raft;
+  raft::Config raft;  // raft.snapshot: the latest snapshot on disk; the kv store starts from it
   size_t pending_requests_max = 100'000;  // proposed requests awaiting apply
+  // Take a snapshot of the kv store every this many applied entries (0: never).
+  uint64_t snapshot_every = 0;
 };
 
 struct NodeReady {
   raft::Ready raft;
   std::vector<ClientReply> replies;
+  // A snapshot this node took of its state machine: the driver stores it and may then compact
+  // the log up to it (never past it).
+  std::shared_ptr<const raft::Snapshot> snapshot_to_save;
 };
 
 class Node {
@@ -98,7 +103,9 @@ class Node {
   void set_disk_failing(bool failing) { disk_failing_ = failing; }
   bool disk_failing() const { return disk_failing_; }
 
-  bool has_ready() const { return !replies_.empty() || raft_.has_ready(); }
+  bool has_ready() const {
+    return !replies_.empty() || snapshot_to_save_ != nullptr || raft_.has_ready();
+  }
   NodeReady take_ready();
   void advance();
 
@@ -118,6 +125,9 @@ class Node {
   // (a no-op, or an entry that does not decode).
   std::optional<kv::Result> apply_command(const raft::Entry& entry);
   void apply_conf_change(const raft::Entry& entry);
+  // Replaces the kv store with a snapshot's state (received from the leader, or at start).
+  void restore(const raft::Snapshot& snapshot);
+  void maybe_take_snapshot();
   void reply(uint64_t client, uint64_t request, ReplyStatus status, kv::Result result = {});
   // Whether a request past the commit index was proposed in a leadership this node no longer
   // holds (its fate now rests with another leader).
@@ -136,6 +146,9 @@ class Node {
   std::vector<raft::Entry> to_apply_;  // of the Ready being handled
   int orphaned_ticks_ = 0;             // ticks since requests were orphaned (see tick())
   bool disk_failing_ = false;
+  std::shared_ptr<const raft::Snapshot> to_install_;        // of the Ready being handled
+  std::shared_ptr<const raft::Snapshot> snapshot_to_save_;  // for the next Ready
+  LogIndex last_snapshot_index_;
 };
 
 }  // namespace grape::node

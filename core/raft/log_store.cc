@@ -7,21 +7,32 @@ namespace grape::raft {
 MemoryLogStore::MemoryLogStore() = default;
 
 Term MemoryLogStore::term(LogIndex index) const {
-  if (index == LogIndex(0)) return Term(0);
+  if (index == snapshot_index_) return snapshot_term_;
   return entry(index).term;
 }
 
 const Entry& MemoryLogStore::entry(LogIndex index) const {
-  GRAPE_ASSERT(index >= LogIndex(1) && index <= last_index(),
-               "index " << index << " outside [1, " << last_index() << "]");
-  return entries_[index.value - 1];
+  GRAPE_ASSERT(index > snapshot_index_ && index <= last_index(),
+               "index " << index << " outside [" << first_index() << ", " << last_index() << "]");
+  return entries_[index - snapshot_index_.next()];
+}
+
+void MemoryLogStore::mark_snapshot(LogIndex index, Term t) {
+  if (index <= snapshot_index_) return;
+  if (index <= last_index() && term(index) == t) {
+    entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(index - snapshot_index_));
+  } else {
+    entries_.clear();
+  }
+  snapshot_index_ = index;
+  snapshot_term_ = t;
 }
 
 void MemoryLogStore::entries(LogIndex lo, LogIndex hi, size_t max_bytes,
                              std::vector<Entry>& out) const {
   GRAPE_ASSERT(lo >= first_index() && lo <= hi && hi <= last_index().next(),
-               "range [" << lo << ", " << hi << ") outside the store's [1, " << last_index().next()
-                         << ")");
+               "range [" << lo << ", " << hi << ") outside the store's [" << first_index() << ", "
+                         << last_index().next() << ")");
   size_t bytes = 0;
   for (LogIndex i = lo; i < hi; i = i.next()) {
     const Entry& e = entry(i);
@@ -34,9 +45,10 @@ void MemoryLogStore::entries(LogIndex lo, LogIndex hi, size_t max_bytes,
 Status<StoreError> MemoryLogStore::append(std::span<const Entry> entries) {
   if (entries.empty()) return Status<StoreError>::ok();
   const LogIndex first = entries.front().index;
-  GRAPE_ASSERT(first >= LogIndex(1) && first <= last_index().next(),
-               "append at " << first << " leaves a gap after " << last_index());
-  entries_.resize(first.value - 1);
+  GRAPE_ASSERT(first > snapshot_index_ && first <= last_index().next(),
+               "append at " << first << " outside (" << snapshot_index_ << ", "
+                            << last_index().next() << "]");
+  entries_.resize(first - snapshot_index_.next());
   for (const Entry& e : entries) {
     GRAPE_ASSERT(e.index == last_index().next(), "entries not contiguous at " << e.index);
     entries_.push_back(e);

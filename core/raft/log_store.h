@@ -49,20 +49,27 @@ class MemoryLogStore final : public LogStore {
   MemoryLogStore();
 
   HardState hard_state() const override { return hard_state_; }
-  LogIndex first_index() const override { return LogIndex(1); }
-  LogIndex last_index() const override { return LogIndex(entries_.size()); }
+  LogIndex first_index() const override { return snapshot_index_.next(); }
+  LogIndex last_index() const override { return snapshot_index_ + entries_.size(); }
   Term term(LogIndex index) const override;
   void entries(LogIndex lo, LogIndex hi, size_t max_bytes, std::vector<Entry>& out) const override;
 
   Status<StoreError> append(std::span<const Entry> entries) override;
   Status<StoreError> set_hard_state(const HardState& state) override;
 
+  // A snapshot at (index, term) is stored: drop the entries it covers (compaction), or all of
+  // them if the log does not hold (index, term) (a snapshot from the leader). As the write-ahead
+  // log's GroupLog::mark_snapshot.
+  void mark_snapshot(LogIndex index, Term term);
+
   // Direct read access for checkers and tests.
   const Entry& entry(LogIndex index) const;
 
  private:
   HardState hard_state_;
-  std::vector<Entry> entries_;  // entries_[i] holds index i + 1
+  LogIndex snapshot_index_;
+  Term snapshot_term_;
+  std::vector<Entry> entries_;  // entries_[i] holds snapshot_index_ + 1 + i
 };
 
 }  // namespace grape::raft

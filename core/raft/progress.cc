@@ -30,10 +30,22 @@ void Progress::become_probe() {
   state = ProgressState::kProbe;
   probe_sent = false;
   inflights.reset();
+  snapshot.reset();
   next = match.next();
 }
 
+void Progress::become_snapshot(std::shared_ptr<const Snapshot> s, uint64_t window_bytes) {
+  state = ProgressState::kSnapshot;
+  probe_sent = false;
+  inflights.reset();
+  snapshot = std::move(s);
+  snapshot_sent = snapshot_acked = snapshot_acked_at_heartbeat = 0;
+  snapshot_window = std::max<uint64_t>(1, window_bytes);
+  snapshot_done_sent = false;
+}
+
 void Progress::become_replicate() {
+  snapshot.reset();
   state = ProgressState::kReplicate;
   probe_sent = false;
   inflights.reset();

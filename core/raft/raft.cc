@@ -10,7 +10,8 @@ namespace grape::raft {
 
 namespace {
 bool is_from_leader(MessageType type) {
-  return type == MessageType::kAppend || type == MessageType::kHeartbeat;
+  return type == MessageType::kAppend || type == MessageType::kHeartbeat ||
+         type == MessageType::kSnapshot;
 }
 
 std::vector<NodeId> sorted_unique(std::vector<NodeId> ids) {
@@ -35,7 +36,7 @@ ConfState initial_conf_state(const Config& config) {
 Raft::Raft(const Config& config, const LogStore& store, Rng rng)
     : config_(config),
       id_(config.id),
-      conf_state_(initial_conf_state(config)),
+      conf_state_(config.snapshot ? config.snapshot->meta.conf_state : initial_conf_state(config)),
       election_ticks_max_(config.election_ticks_max > 0 ? config.election_ticks_max
                                                         : 2 * config.election_ticks),
       rng_(rng),
@@ -47,6 +48,13 @@ Raft::Raft(const Config& config, const LogStore& store, Rng rng)
   GRAPE_ASSERT(election_ticks_max_ > config.election_ticks, "empty election timeout range");
   GRAPE_ASSERT(config.inflight_appends_max > 0 && config.append_entries_max > 0,
                "replication limits must be positive");
+  if (config.snapshot) {
+    // The driver restored the state machine from it and compacted the store up to it.
+    GRAPE_ASSERT(config.snapshot->meta.index == store.first_index().prev(),
+                 "snapshot at " << config.snapshot->meta.index << " but the log starts at "
+                                << store.first_index());
+    latest_snapshot_ = config.snapshot;
+  }
   const HardState stored = store.hard_state();
   term_ = stored.term;
   vote_ = stored.vote;
@@ -379,6 +387,11 @@ void Raft::step_follower(const Message& m) {
       leader_ = m.from;
       on_heartbeat(m);
       break;
+    case MessageType::kSnapshot:
+      election_elapsed_ = 0;
+      leader_ = m.from;
+      on_snapshot(m);
+      break;
     case MessageType::kTimeoutNow:
       if (is_promotable()) {
         GRAPE_MARK("raft.campaign_on_timeout_now");
@@ -394,6 +407,7 @@ void Raft::step_candidate(const Message& m) {
   switch (m.type) {
     case MessageType::kAppend:
     case MessageType::kHeartbeat:
+    case MessageType::kSnapshot:
       // A leader of our term exists (§5.2): concede.
       become_follower(m.term, m.from);
       step_follower(m);
@@ -414,6 +428,9 @@ void Raft::step_leader(const Message& m) {
       break;
     case MessageType::kHeartbeatResponse:
       on_heartbeat_response(m);
+      break;
+    case MessageType::kSnapshotResponse:
+      on_snapshot_response(m);
       break;
     default:
       break;
@@ -462,6 +479,90 @@ void Raft::on_heartbeat(const Message& m) {
   send(std::move(response));
 }
 
+void Raft::on_snapshot(const Message& m) {
+  Message response;
+  response.to = m.from;
+  response.term = term_;
+  response.index = m.index;
+  if (m.index <= log_.committed()) {
+    // We hold at least as much committed state: say where our commit is (as on_append does).
+    incoming_snapshot_.reset();
+    response.type = MessageType::kAppendResponse;
+    response.index = log_.committed();
+    send(std::move(response));
+    return;
+  }
+  response.type = MessageType::kSnapshotResponse;
+  const bool same = incoming_snapshot_ && incoming_snapshot_->meta.index == m.index &&
+                    incoming_snapshot_->term == m.term;
+  if (!same) {
+    if (m.offset != 0) {
+      // A chunk of a transfer whose start we do not hold (we restarted): start over.
+      GRAPE_MARK("raft.snapshot_transfer_start_missing");
+      incoming_snapshot_.reset();
+      response.reject = true;
+      response.offset = 0;
+      send(std::move(response));
+      return;
+    }
+    incoming_snapshot_ = IncomingSnapshot{m.from, m.term, {m.index, m.log_term, m.conf_state}, {}};
+  }
+  Bytes& data = incoming_snapshot_->data;
+  if (m.offset != data.size()) {
+    // A duplicate, or a chunk after a gap (one lost or overtaken): keep what we hold and say how
+    // much that is, as a cumulative acknowledgement; the leader resends from there when a
+    // heartbeat round passes without progress. Never a reject: rejecting every reordered chunk
+    // made the leader resend its window each time, and the resent chunks, reordered again,
+    // multiplied (a message storm).
+    GRAPE_MARK("raft.snapshot_chunk_out_of_order");
+    response.offset = data.size();
+    send(std::move(response));
+    return;
+  }
+  data.insert(data.end(), m.data.begin(), m.data.end());
+  if (!m.done) {
+    response.offset = data.size();
+    send(std::move(response));
+    return;
+  }
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->meta = incoming_snapshot_->meta;
+  snapshot->data = std::move(data);
+  incoming_snapshot_.reset();
+  install_snapshot(std::move(snapshot));
+}
+
+// A complete snapshot from the leader, past our commit index.
+void Raft::install_snapshot(std::shared_ptr<const Snapshot> snapshot) {
+  const SnapshotMeta& meta = snapshot->meta;
+  Message response;
+  response.type = MessageType::kAppendResponse;
+  response.to = leader_;
+  response.term = term_;
+  response.index = meta.index;
+  if (log_.match_term(meta.index, meta.term)) {
+    // Our log already holds its last entry, so all of it: just commit that far (etcd does the
+    // same) and keep the entries after it.
+    GRAPE_MARK("raft.snapshot_matches_log");
+    log_.commit_to(meta.index);
+    response.index = log_.committed();
+    send(std::move(response));
+    return;
+  }
+  GRAPE_MARK("raft.snapshot_restored");
+  log_.restore(meta.index, meta.term);
+  conf_state_ = meta.conf_state;  // the configuration in force at its index
+  snapshot_to_install_ = snapshot;
+  latest_snapshot_ = std::move(snapshot);
+  send(std::move(response));  // after persist: it promises the snapshot is durable
+}
+
+void Raft::set_latest_snapshot(std::shared_ptr<const Snapshot> snapshot) {
+  if (!latest_snapshot_ || snapshot->meta.index > latest_snapshot_->meta.index) {
+    latest_snapshot_ = std::move(snapshot);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Replication: leader side
 
@@ -475,6 +576,17 @@ void Raft::on_append_response(const Message& m) {
   if (it == progress_.end()) return;
   Progress& pr = it->second;
   pr.recent_active = true;
+  if (pr.state == ProgressState::kSnapshot) {
+    // Only the answer that the snapshot (or more) is installed ends the transfer; anything
+    // else answers an append sent before it began.
+    if (m.reject || m.index < pr.snapshot->meta.index || m.index > log_.last_index()) return;
+    GRAPE_MARK("raft.snapshot_installed_by_follower");
+    pr.maybe_update(m.index);
+    pr.become_probe();
+    if (maybe_commit()) broadcast_pending_ = true;
+    maybe_send_append(m.from, true);
+    return;
+  }
   if (m.reject) {
     LogIndex next_probe = m.reject_hint;
     if (m.log_term > Term(0)) next_probe = log_.find_conflict_by_term(m.reject_hint, m.log_term);
@@ -516,6 +628,20 @@ void Raft::on_heartbeat_response(const Message& m) {
   if (it == progress_.end()) return;
   Progress& pr = it->second;
   pr.recent_active = true;
+  if (pr.state == ProgressState::kSnapshot) {
+    // No acknowledgement during a whole heartbeat round: a chunk (or the install's answer) was
+    // lost. Send again from what the follower confirmed.
+    if (pr.snapshot_acked == pr.snapshot_acked_at_heartbeat &&
+        (pr.snapshot_sent > pr.snapshot_acked || pr.snapshot_done_sent)) {
+      GRAPE_MARK("raft.snapshot_resent_after_silence");
+      pr.snapshot_sent = pr.snapshot_acked;
+      pr.snapshot_done_sent = false;
+    }
+    pr.snapshot_acked_at_heartbeat = pr.snapshot_acked;
+    while (maybe_send_snapshot_chunk(m.from, pr)) {
+    }
+    return;
+  }
   pr.probe_sent = false;
   // A lost append may have left the window full forever; a heartbeat round trip proves the link
   // works, so let one more append through (etcd does the same).
@@ -528,7 +654,22 @@ void Raft::on_heartbeat_response(const Message& m) {
 
 bool Raft::maybe_send_append(NodeId to, bool send_if_empty) {
   Progress& pr = progress_.at(to);
+  if (pr.state == ProgressState::kSnapshot) return maybe_send_snapshot_chunk(to, pr);
   if (pr.is_paused()) return false;
+  if (pr.next.prev() < log_.first_index().prev()) {
+    // The entries it needs are compacted away: send the snapshot instead.
+    if (!latest_snapshot_ || latest_snapshot_->meta.index < pr.next.prev()) {
+      GRAPE_MARK("raft.snapshot_needed_but_none");
+      return false;
+    }
+    GRAPE_MARK("raft.snapshot_transfer_started");
+    pr.become_snapshot(latest_snapshot_,
+                       config_.snapshot_chunk_bytes * config_.snapshot_chunks_inflight_max);
+    const bool sent = maybe_send_snapshot_chunk(to, pr);
+    while (maybe_send_snapshot_chunk(to, pr)) {  // fill the window
+    }
+    return sent;
+  }
   Message m;
   m.type = MessageType::kAppend;
   m.to = to;
@@ -542,6 +683,52 @@ bool Raft::maybe_send_append(NodeId to, bool send_if_empty) {
   pr.on_append_sent(last, !m.entries.empty());
   send(std::move(m));
   return true;
+}
+
+bool Raft::maybe_send_snapshot_chunk(NodeId to, Progress& pr) {
+  if (pr.is_paused()) return false;
+  const Snapshot& snap = *pr.snapshot;
+  const uint64_t size = snap.data.size();
+  const uint64_t chunk =
+      std::min<uint64_t>(std::max<size_t>(1, config_.snapshot_chunk_bytes), size - pr.snapshot_sent);
+  Message m;
+  m.type = MessageType::kSnapshot;
+  m.to = to;
+  m.term = term_;
+  m.index = snap.meta.index;
+  m.log_term = snap.meta.term;
+  m.conf_state = snap.meta.conf_state;
+  m.offset = pr.snapshot_sent;
+  const auto begin = snap.data.begin() + static_cast<std::ptrdiff_t>(pr.snapshot_sent);
+  m.data.assign(begin, begin + static_cast<std::ptrdiff_t>(chunk));
+  m.done = pr.snapshot_sent + chunk == size;
+  pr.snapshot_sent += chunk;
+  pr.snapshot_done_sent = m.done;
+  send(std::move(m));
+  return true;
+}
+
+void Raft::on_snapshot_response(const Message& m) {
+  auto it = progress_.find(m.from);
+  if (it == progress_.end()) return;
+  Progress& pr = it->second;
+  pr.recent_active = true;
+  if (pr.state != ProgressState::kSnapshot || m.index != pr.snapshot->meta.index) return;
+  const uint64_t offset = std::min<uint64_t>(m.offset, pr.snapshot->data.size());
+  if (m.reject) {
+    // The follower lost the start (it restarted): send again from the beginning, once (later
+    // rejections answer chunks sent before this restart).
+    if (pr.snapshot_acked > 0 || pr.snapshot_sent > 0) {
+      GRAPE_MARK("raft.snapshot_transfer_restarted");
+      pr.snapshot_sent = pr.snapshot_acked = pr.snapshot_acked_at_heartbeat = 0;
+      pr.snapshot_done_sent = false;
+    }
+  } else if (offset > pr.snapshot_acked) {
+    pr.snapshot_acked = offset;  // cumulative: it may hold more than we resent since
+    if (pr.snapshot_sent < offset) pr.snapshot_sent = offset;
+  }
+  while (maybe_send_snapshot_chunk(m.from, pr)) {
+  }
 }
 
 void Raft::send_heartbeat(NodeId to) {
@@ -784,6 +971,7 @@ void Raft::send(Message m) {
 bool Raft::has_ready() const {
   if (ready_outstanding_) return false;
   return (broadcast_pending_ && role_ == Role::kLeader) || self_vote_ == SelfVote::kPending ||
+         snapshot_to_install_ != nullptr ||
          !messages_.empty() || !messages_after_persist_.empty() || log_.has_entries_to_persist() ||
          log_.has_entries_to_apply() || hard_state() != last_handed_hard_state_;
 }
@@ -792,6 +980,12 @@ Ready Raft::take_ready() {
   GRAPE_ASSERT(!ready_outstanding_, "take_ready() again before advance()");
   flush_broadcast();
   Ready ready;
+  ready_snapshot_index_.reset();
+  if (snapshot_to_install_) {
+    ready_snapshot_index_ = snapshot_to_install_->meta.index;
+    ready.snapshot = std::move(snapshot_to_install_);
+    snapshot_to_install_.reset();
+  }
   const HardState current = hard_state();
   if (current != last_handed_hard_state_) {
     ready.hard_state = current;
@@ -822,7 +1016,13 @@ void Raft::advance() {
     log_.stable_to(ready_last_persisted_->index, ready_last_persisted_->term);
     ready_last_persisted_.reset();
   }
-  log_.applied_to(ready_last_applied_);
+  if (ready_snapshot_index_) {
+    log_.snapshot_stored(*ready_snapshot_index_);
+    ready_snapshot_index_.reset();
+  }
+  // A snapshot restored meanwhile (from a message stepped while this Ready was out) may have
+  // moved applied past what this Ready handed out.
+  if (ready_last_applied_ > log_.applied()) log_.applied_to(ready_last_applied_);
   maybe_count_self_vote();
   if (role_ == Role::kLeader) {
     // The leader's own copy counts towards a majority only once it is durable.

@@ -50,6 +50,7 @@
 
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -80,10 +81,19 @@ struct Config {
   size_t append_bytes_max = 1024 * 1024;     // data bytes per append message
   size_t inflight_appends_max = 256;         // appends in flight per follower (pipelining window)
   size_t apply_bytes_max = 4 * 1024 * 1024;  // committed entries handed out per Ready
+  // Snapshot transfer to a follower behind the compacted log: chunk size, and chunks in flight.
+  size_t snapshot_chunk_bytes = 64 * 1024;
+  size_t snapshot_chunks_inflight_max = 4;
+  // The latest snapshot on stable storage, if any: its configuration is the one in force at its
+  // index (not the initial one above), and the store's log starts right after it.
+  std::shared_ptr<const Snapshot> snapshot;
 };
 
 // Everything the driver must do, in this order, before calling advance().
 struct Ready {
+  // A snapshot from the leader to persist (it replaces the whole log: the store's entries are
+  // dropped) and, before entries_to_apply, to install into the state machine.
+  std::shared_ptr<const Snapshot> snapshot;
   std::optional<HardState> hard_state;          // persist when set
   std::vector<Entry> entries_to_persist;        // may replace a conflicting stored suffix
   std::vector<Message> messages;                // may leave at once, even before persisting
@@ -91,7 +101,7 @@ struct Ready {
   std::vector<Entry> entries_to_apply;          // committed, in index order
 
   bool empty() const {
-    return !hard_state && entries_to_persist.empty() && messages.empty() &&
+    return !snapshot && !hard_state && entries_to_persist.empty() && messages.empty() &&
            messages_after_persist.empty() && entries_to_apply.empty();
   }
   bool operator==(const Ready&) const = default;
@@ -144,6 +154,11 @@ class Raft {
   void campaign();
   // Asks the leader to hand leadership to `to` once it is caught up (thesis §3.10).
   [[nodiscard]] Status<TransferError> transfer_leadership(NodeId to);
+  // The driver took (and stored, or is storing) a snapshot: followers behind the compacted log
+  // receive it. Compacting the store is the driver's business; it must never pass this
+  // snapshot's index.
+  void set_latest_snapshot(std::shared_ptr<const Snapshot> snapshot);
+  const Snapshot* latest_snapshot() const { return latest_snapshot_.get(); }
 
   bool has_ready() const;
   Ready take_ready();
@@ -213,6 +228,11 @@ class Raft {
   void on_append_response(const Message& m);
   void on_heartbeat_response(const Message& m);
   bool maybe_send_append(NodeId to, bool send_if_empty);
+  // Snapshots: leader side (one chunk per call, within the window) and follower side.
+  bool maybe_send_snapshot_chunk(NodeId to, Progress& pr);
+  void on_snapshot_response(const Message& m);
+  void on_snapshot(const Message& m);
+  void install_snapshot(std::shared_ptr<const Snapshot> snapshot);
   void send_heartbeat(NodeId to);
   void broadcast_heartbeat();
   void flush_broadcast();
@@ -266,6 +286,18 @@ class Raft {
   };
   std::optional<LogPosition> ready_last_persisted_;  // the last entry it handed out to persist
   LogIndex ready_last_applied_;
+  std::optional<LogIndex> ready_snapshot_index_;  // the snapshot it handed out to install
+
+  // Snapshots.
+  std::shared_ptr<const Snapshot> latest_snapshot_;  // what we send to followers behind
+  struct IncomingSnapshot {
+    NodeId from;
+    Term term;
+    SnapshotMeta meta;
+    Bytes data;
+  };
+  std::optional<IncomingSnapshot> incoming_snapshot_;  // chunks received so far
+  std::shared_ptr<const Snapshot> snapshot_to_install_;  // for the next Ready
 };
 
 }  // namespace grape::raft

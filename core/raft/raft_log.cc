@@ -12,6 +12,9 @@ RaftLog::RaftLog(const LogStore& store)
       in_progress_(store.last_index()),
       committed_(store.hard_state().commit),
       applied_(store.first_index().prev()) {
+  // A compacted log: everything up to its snapshot is committed and applied (the driver restored
+  // the state machine from that snapshot).
+  committed_ = std::max(committed_, applied_);
   GRAPE_ASSERT(committed_ <= store.last_index(),
                "stored commit " << committed_ << " beyond stored log " << store.last_index());
 }
@@ -29,6 +32,7 @@ Term RaftLog::term(LogIndex index) const {
       index >= first_index().prev() && index <= last_index(),
       "term(" << index << ") outside [" << first_index().prev() << ", " << last_index() << "]");
   if (index >= offset_) return unstable_at(index).term;
+  if (pending_snapshot_ && index == pending_snapshot_->index) return pending_snapshot_->term;
   return store_.term(index);
 }
 
@@ -170,6 +174,21 @@ bool RaftLog::has_unapplied_conf_changes() const {
     lo = chunk.back().index.next();
   }
   return false;
+}
+
+void RaftLog::restore(LogIndex index, Term t) {
+  GRAPE_ASSERT(index > committed_, "restoring snapshot " << index << " at or below commit "
+                                                         << committed_);
+  pending_snapshot_ = Position{index, t};
+  unstable_.clear();
+  offset_ = index.next();
+  in_progress_ = index;
+  committed_ = index;
+  applied_ = index;
+}
+
+void RaftLog::snapshot_stored(LogIndex index) {
+  if (pending_snapshot_ && pending_snapshot_->index == index) pending_snapshot_.reset();
 }
 
 void RaftLog::applied_to(LogIndex index) {

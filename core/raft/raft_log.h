@@ -25,7 +25,9 @@ class RaftLog {
  public:
   explicit RaftLog(const LogStore& store);
 
-  LogIndex first_index() const { return store_.first_index(); }
+  LogIndex first_index() const {
+    return pending_snapshot_ ? pending_snapshot_->index.next() : store_.first_index();
+  }
   LogIndex last_index() const;
   Term last_term() const { return term(last_index()); }
   // The term of the entry at `index`, for index in [first_index() - 1, last_index()].
@@ -74,6 +76,14 @@ class RaftLog {
   // whether to campaign, not for every step.
   bool has_unapplied_conf_changes() const;
 
+  // A snapshot received from the leader replaces the whole log: everything up to (index, term) is
+  // committed and applied (the driver installs the snapshot before applying anything after it),
+  // nothing after it is held. Until the driver has stored it (snapshot_stored), the log answers
+  // for the snapshot's position itself, since the store does not know it yet.
+  void restore(LogIndex index, Term term);
+  void snapshot_stored(LogIndex index);
+  bool has_pending_snapshot() const { return pending_snapshot_.has_value(); }
+
  private:
   // First index of a conflict (different term at the same index) or of the first new entry;
   // nullopt when every entry is already in the log.
@@ -81,7 +91,12 @@ class RaftLog {
   void truncate_and_append(std::span<const Entry> entries);
   const Entry& unstable_at(LogIndex index) const { return unstable_[index - offset_]; }
 
+  struct Position {
+    LogIndex index;
+    Term term;
+  };
   const LogStore& store_;
+  std::optional<Position> pending_snapshot_;  // restored, not yet in the store
   std::vector<Entry> unstable_;
   LogIndex offset_;       // index of unstable_[0]
   LogIndex in_progress_;  // unstable entries up to here were handed out for persisting

@@ -85,6 +85,8 @@ std::string_view to_string(MessageType type) {
     case MessageType::kHeartbeat: return "heartbeat";
     case MessageType::kHeartbeatResponse: return "heartbeat_response";
     case MessageType::kTimeoutNow: return "timeout_now";
+    case MessageType::kSnapshot: return "snapshot";
+    case MessageType::kSnapshotResponse: return "snapshot_response";
   }
   return "unknown";
 }
@@ -142,6 +144,13 @@ std::ostream& operator<<(std::ostream& out, const Message& m) {
       break;
     case MessageType::kHeartbeat:
       out << " commit " << m.commit;
+      break;
+    case MessageType::kSnapshot:
+      out << " snapshot " << m.index << "@" << m.log_term << " offset " << m.offset << " bytes "
+          << m.data.size() << (m.done ? " done" : "");
+      break;
+    case MessageType::kSnapshotResponse:
+      out << " snapshot " << m.index << (m.reject ? " restart at " : " holds ") << m.offset;
       break;
     default:
       break;

@@ -83,6 +83,20 @@ struct ConfState {
   bool operator==(const ConfState&) const = default;
 };
 
+// A snapshot: the state machine as of `index` (the last entry it covers, of `term`) and the
+// configuration in force there, which a restarted node or a follower that installs it acts on.
+struct SnapshotMeta {
+  LogIndex index;
+  Term term;
+  ConfState conf_state;
+  bool operator==(const SnapshotMeta&) const = default;
+};
+struct Snapshot {
+  SnapshotMeta meta;
+  Bytes data;  // the state machine's own encoding
+  bool operator==(const Snapshot&) const = default;
+};
+
 struct ConfChangeDecodeError {
   std::string detail;
 };
@@ -104,8 +118,10 @@ enum class MessageType : uint8_t {
   kHeartbeat,          // leader -> follower: authority and commit, no entries
   kHeartbeatResponse,  //
   kTimeoutNow,         // leadership transfer: campaign now (thesis §3.10)
+  kSnapshot,           // InstallSnapshot, one chunk: leader -> follower behind the compacted log
+  kSnapshotResponse,   // follower -> leader: chunk received (offset) or transfer restarted
 };
-inline constexpr int kMessageTypeCount = 9;
+inline constexpr int kMessageTypeCount = 11;
 
 std::string_view to_string(MessageType type);
 std::string_view to_string(Role role);
@@ -118,6 +134,12 @@ std::string_view to_string(Role role);
 //                       transfer (bypasses leader stickiness)
 //   k*VoteResponse:     reject = vote denied
 //   kHeartbeat:         commit = min(leader commit, follower match)
+//   kSnapshot:          index/log_term = the snapshot's last entry, conf_state = the configuration
+//                       it was taken under, offset = where `data` (a chunk) starts, done = the
+//                       last chunk; the follower answers the last one, once it has installed
+//                       the snapshot durably, with a kAppendResponse at `index`
+//   kSnapshotResponse:  index = the snapshot's, offset = bytes held so far (the next chunk
+//                       wanted); reject = the transfer restarts at `offset`
 struct Message {
   MessageType type = MessageType::kAppend;
   NodeId from;
@@ -130,6 +152,11 @@ struct Message {
   bool reject = false;
   LogIndex reject_hint;
   bool transfer = false;
+  // kSnapshot, kSnapshotResponse
+  ConfState conf_state;
+  uint64_t offset = 0;
+  Bytes data;
+  bool done = false;
 
   bool operator==(const Message&) const = default;
 };

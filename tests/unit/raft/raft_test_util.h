@@ -128,6 +128,7 @@ struct Handled {
 // Handles `ready` as a driver does: persist entries and hard state, send, apply, advance().
 // Applying a kConfChange entry hands it to the Raft (configurations take effect when applied).
 inline Handled handle(TestNode& node, const raft::Ready& ready) {
+  if (ready.snapshot) node.store->mark_snapshot(ready.snapshot->meta.index, ready.snapshot->meta.term);
   EXPECT_TRUE(node.store->append(ready.entries_to_persist).is_ok());
   if (ready.hard_state) {
     EXPECT_TRUE(node.store->set_hard_state(*ready.hard_state).is_ok());
