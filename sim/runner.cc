@@ -302,9 +302,7 @@ class FaultPlayer {
           world_.arm_crash_fault(id, World::CrashFault::kCorrupt);
           break;
         case DiskFaultKind::kLoseUnsynced:
-          // The simulated disk always loses unsynced writes at a crash: nothing more to arm.
-          world_.note(TraceKind::kDiskFault, id,
-                      "lose_unsynced: unsynced writes are lost at the next crash");
+          world_.arm_crash_fault(id, World::CrashFault::kLoseUnsynced);
           break;
         case DiskFaultKind::kFull:
           world_.fail_disk(id, storage::DiskErrorCode::kFull, f.duration.value_or(Duration{}));

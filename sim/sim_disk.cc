@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <variant>
 
 namespace grape::sim {
 
@@ -42,8 +43,8 @@ std::string parent_of(const std::string& path) {
 
 // The queued syncs live here rather than in the header, to keep it light.
 struct SimDiskPending {
-  std::vector<PendingSync> syncs;
-  std::vector<PendingDir> dirs;
+  // In the order they were asked for: a process issues them one after another.
+  std::vector<std::variant<PendingSync, PendingDir>> ops;
 };
 
 class SimDisk::SimFile final : public storage::File {
@@ -92,7 +93,7 @@ class SimDisk::SimFile final : public storage::File {
     }
     in.dirty_lo = std::numeric_limits<uint64_t>::max();
     in.dirty_hi = 0;
-    disk_->pending_->syncs.push_back(std::move(p));
+    disk_->pending_->ops.emplace_back(std::move(p));
     return Status<DiskError>::ok();
   }
 
@@ -194,36 +195,45 @@ Status<DiskError> SimDisk::sync_dir(const std::string& dir) {
   for (const auto& [path, inode] : names_) {
     if (parent_of(path) == dir) p.names.emplace(path, inode);
   }
-  pending_->dirs.push_back(std::move(p));
+  pending_->ops.emplace_back(std::move(p));
   return Status<DiskError>::ok();
 }
 
-void SimDisk::complete_syncs() {
-  for (PendingSync& p : pending_->syncs) {
-    auto& durable = p.inode->durable;
-    durable.resize(p.size);
-    if (!p.bytes.empty()) {
-      const uint64_t n = std::min<uint64_t>(p.bytes.size(), p.size > p.lo ? p.size - p.lo : 0);
-      std::memcpy(durable.data() + p.lo, p.bytes.data(), n);
+void SimDisk::complete(size_t count) {
+  count = std::min(count, pending_->ops.size());
+  for (size_t i = 0; i < count; ++i) {
+    if (auto* sync = std::get_if<PendingSync>(&pending_->ops[i])) {
+      auto& durable = sync->inode->durable;
+      durable.resize(sync->size);
+      if (!sync->bytes.empty()) {
+        const uint64_t n =
+            std::min<uint64_t>(sync->bytes.size(), sync->size > sync->lo ? sync->size - sync->lo : 0);
+        std::memcpy(durable.data() + sync->lo, sync->bytes.data(), n);
+      }
+    } else {
+      auto& dir = std::get<PendingDir>(pending_->ops[i]);
+      for (auto it = durable_names_.begin(); it != durable_names_.end();) {
+        it = parent_of(it->first) == dir.dir ? durable_names_.erase(it) : std::next(it);
+      }
+      durable_names_.insert(dir.names.begin(), dir.names.end());
     }
   }
-  pending_->syncs.clear();
-  for (PendingDir& p : pending_->dirs) {
-    for (auto it = durable_names_.begin(); it != durable_names_.end();) {
-      it = parent_of(it->first) == p.dir ? durable_names_.erase(it) : std::next(it);
-    }
-    durable_names_.insert(p.names.begin(), p.names.end());
-  }
-  pending_->dirs.clear();
+  pending_->ops.erase(pending_->ops.begin(),
+                      pending_->ops.begin() + static_cast<std::ptrdiff_t>(count));
 }
 
-bool SimDisk::has_pending_syncs() const {
-  return !pending_->syncs.empty() || !pending_->dirs.empty();
-}
+void SimDisk::complete_syncs() { complete(pending_->ops.size()); }
+
+bool SimDisk::has_pending_syncs() const { return !pending_->ops.empty(); }
 
 std::string SimDisk::crash(DiskCrashFault fault, Rng& rng) {
-  pending_->syncs.clear();
-  pending_->dirs.clear();
+  // The syncs asked for were issued one after another: the crash lands after some of them
+  // completed (any prefix, perhaps none, perhaps all), never out of order. Code that publishes
+  // a name before its data is durable loses the data here, as on a real disk.
+  if (fault == DiskCrashFault::kPlain && !pending_->ops.empty()) {
+    complete(rng.below(pending_->ops.size() + 1));
+  }
+  pending_->ops.clear();
   ++epoch_;
   std::string what;
   if (fault == DiskCrashFault::kTornWrite) {

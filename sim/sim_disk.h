@@ -5,10 +5,13 @@
 //     which they do when the world completes the sync (complete_syncs(), after the scenario's
 //     sync latency): a crash before that loses them.
 //   - Names (create, rename, remove) become durable with sync_dir() likewise.
+//   - Sync requests complete in the order they were made; a crash lands after any prefix of the
+//     pending ones (none, some or all): durable, if not yet acknowledged, as on a real disk.
 // At a crash (crash()), the durable state is what survives, shaped by the fault armed for it:
-//   kLoseUnsynced  everything not durable is lost (the default);
-//   kTornWrite     a random prefix of the last write that was not durable survives as well;
-//   kCorrupt       in addition, one bit of durable data flips (a bad sector, a firmware bug).
+//   kPlain         the pending syncs completed up to a random point (see above);
+//   kLoseUnsynced  none of them completed: everything not yet durable is lost;
+//   kTornWrite     none completed, but a random prefix of the last write survives as well;
+//   kCorrupt       none completed, and one bit of durable data flips (a bad sector, firmware).
 // While `full` every write and preallocation fails with kFull; while `eio` writes, syncs and
 // reads fail with kIo. Directories are durable once made (the node's data dir predates it).
 
@@ -26,7 +29,7 @@ namespace grape::sim {
 
 struct SimDiskPending;
 
-enum class DiskCrashFault : uint8_t { kLoseUnsynced, kTornWrite, kCorrupt };
+enum class DiskCrashFault : uint8_t { kPlain, kLoseUnsynced, kTornWrite, kCorrupt };
 
 class SimDisk final : public storage::Disk {
  public:
@@ -61,6 +64,7 @@ class SimDisk final : public storage::Disk {
 
  private:
   friend class SimFile;
+  void complete(size_t count);  // the oldest `count` pending syncs become durable
   storage::DiskError error(storage::DiskErrorCode code, const std::string& what,
                            const std::string& path) const;
 

@@ -82,7 +82,7 @@ struct World::SimNode {
   bool own_snapshot_saved = false;
   VirtualTime disk_fault_until;  // full or eio until then
   KillPoint kill = KillPoint::kNone;  // armed kill point
-  CrashFault crash_fault = CrashFault::kLoseUnsynced;  // what the next crash does to the disk
+  CrashFault crash_fault = CrashFault::kPlain;  // what the next crash does to the disk
   std::string refused_start;  // set when the disk is corrupt: the node stays down
   bool corruption_injected = false;  // a `corrupt` fault flipped a bit on this disk
   // Last observed, to report changes.
@@ -650,7 +650,7 @@ bool World::crash(NodeId id) {
   // The disk keeps what was durable, shaped by the fault armed for this crash.
   const std::string what = n.disk.crash(n.crash_fault, n.rng);
   if (n.crash_fault == CrashFault::kCorrupt && !what.empty()) n.corruption_injected = true;
-  n.crash_fault = CrashFault::kLoseUnsynced;
+  n.crash_fault = CrashFault::kPlain;
   if (!what.empty()) note(TraceKind::kDiskFault, id, what);
   n.paused = false;
   for (const auto& [kind, slot] : n.inbox) {
@@ -856,8 +856,10 @@ void World::arm_crash_fault(NodeId id, CrashFault fault) {
                   n.term,
                   {},
                   {},
-                  fault == CrashFault::kTornWrite ? "armed: torn write at next crash"
-                                                  : "armed: corruption at next crash"});
+                  fault == CrashFault::kTornWrite      ? "armed: torn write at next crash"
+                  : fault == CrashFault::kCorrupt      ? "armed: corruption at next crash"
+                  : fault == CrashFault::kLoseUnsynced ? "armed: unsynced writes lost at next crash"
+                                                       : "armed: plain crash"});
 }
 
 const std::string& World::refused_start(NodeId id) const { return node(id).refused_start; }

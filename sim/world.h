@@ -138,7 +138,7 @@ class World {
   enum class KillPoint : uint8_t { kNone, kBeforeSync, kAfterSync, kAfterSend };
   bool arm_kill_point(NodeId node, KillPoint point, VirtualTime deadline);
   // Disk faults that strike at the node's next crash.
-  using CrashFault = sim::DiskCrashFault;  // kLoseUnsynced (always), kTornWrite, kCorrupt
+  using CrashFault = sim::DiskCrashFault;  // kPlain, kLoseUnsynced, kTornWrite, kCorrupt
   void arm_crash_fault(NodeId node, CrashFault fault);
   // Why a node refuses to start (its disk is corrupt), or empty.
   const std::string& refused_start(NodeId node) const;
