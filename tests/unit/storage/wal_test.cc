@@ -1,5 +1,6 @@
 #include "core/storage/wal.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -11,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "core/base/ids.h"
+#include "core/base/rng.h"
 #include "core/raft/types.h"
 #include "core/storage/disk.h"
 #include "sim/sim_disk.h"
@@ -258,6 +260,147 @@ TEST(WalRecovery, TornMultiRecordBatchKeepsAPrefixOfItsRecords) {
   }
   EXPECT_GT(torn, 0);
   EXPECT_GT(entries_kept, 0);
+}
+
+// The groups that hold anything: the random test touches groups (creating them empty) without
+// always writing to them, and an empty group leaves nothing in the log to come back from.
+LogState nonempty(const LogState& state) {
+  const test::GroupState empty{raft::HardState{}, LogIndex(1), LogIndex(0), Term(0), {}};
+  LogState out;
+  for (const auto& [id, group] : state) {
+    if (group != empty) out.emplace(id, group);
+  }
+  return out;
+}
+
+// Random appends (some overwriting a suffix), hard states, snapshot marks (local compactions
+// and leaders' snapshots), syncs completed, not completed or failed on a full disk, and crashes
+// that lose or tear unsynced writes, on tiny segments so that rolls and deletions happen all the
+// time. After a crash that loses unsynced writes the log is exactly what it was at the last
+// completed sync; after a torn write it is one of the states the log passed through since (a
+// prefix of the torn batch, record by record), and stays so across the next crash.
+TEST(WalRecovery, RandomOperationsReplayToTheLastCompletedSync) {
+  const WalOptions options{.segment_bytes = 256, .preallocate = false};
+  const GroupId groups[] = {kG1, kG2, kG3};
+  uint64_t crashes = 0;
+  uint64_t segments_created = 0;
+  uint64_t segments_deleted = 0;
+  uint64_t torn_kept_some = 0;  // torn crashes that kept part of an unsynced batch
+  for (uint64_t seed = 1; seed <= 300; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    Rng rng(seed);
+    SimDisk disk;
+    auto wal = open_wal(disk, options);
+    ASSERT_NE(wal, nullptr);
+    LogState durable = nonempty(capture(*wal));
+    std::vector<LogState> since_durable;  // the states after each change since `durable`
+    std::map<GroupId, uint64_t> max_term;
+    for (int step = 0; step < 150; ++step) {
+      const GroupId id = groups[rng.below(3)];
+      GroupLog& g = wal->group(id);
+      uint64_t& term = max_term[id];
+      const uint64_t first = g.first_index().value;
+      const uint64_t last = g.last_index().value;
+      const uint64_t op = rng.below(8);
+      switch (op) {
+        case 0:
+        case 1:
+        case 2: {  // append, overwriting a suffix one time in four
+          uint64_t at = last + 1;
+          if (last >= first && rng.below(4) == 0) at = first + rng.below(last - first + 1);
+          if (rng.below(3) == 0) ++term;
+          std::vector<raft::Entry> batch;
+          const uint64_t n = 1 + rng.below(4);
+          for (uint64_t k = 0; k < n; ++k) {
+            batch.push_back(test::make_entry(at + k, std::max<uint64_t>(term, 1), rng.below(40)));
+          }
+          if (at <= last) {  // the kTruncate record alone is a state a torn write can leave
+            LogState cut = capture(*wal);
+            auto& entries = cut[id].entries;
+            entries.resize(at - first);
+            cut[id].last_index = LogIndex(at - 1);
+            since_durable.push_back(nonempty(cut));
+          }
+          append(g, batch);
+          break;
+        }
+        case 3:
+          set_hard_state(g, hard_state(term, rng.below(4), rng.below(last + 1)));
+          break;
+        case 4:
+          if (rng.below(3) == 0) {  // a leader's snapshot beyond this log
+            ++term;
+            g.mark_snapshot(LogIndex(last + 1 + rng.below(4)), Term(term));
+          } else if (last >= first) {  // local compaction of a prefix
+            const LogIndex at(first + rng.below(last - first + 1));
+            g.mark_snapshot(at, g.term(at));
+          }
+          break;
+        case 5:
+        case 6:
+          if (rng.below(5) == 0) disk.set_full(!disk.full());
+          if (disk.full()) {
+            const bool staged = wal->has_staged();
+            auto r = wal->sync();
+            ASSERT_EQ(r.is_ok(), !staged);
+            if (staged) {
+              ASSERT_EQ(r.error().code, raft::StoreErrorCode::kFull);
+            }
+          } else if (rng.below(4) == 0) {
+            ASSERT_TRUE(wal->sync().is_ok());  // asked for, not completed (yet)
+          } else {
+            sync_durably(*wal, disk);
+            durable = nonempty(capture(*wal));
+            since_durable.clear();
+          }
+          break;
+        case 7: {
+          segments_created += wal->stats().segments_created;
+          segments_deleted += wal->stats().segments_deleted;
+          const bool torn = rng.below(2) == 0;
+          crash(wal, disk, torn ? CrashFault::kTornWrite : CrashFault::kLoseUnsynced,
+                rng.next_u64());
+          ++crashes;
+          wal = open_wal(disk, options);
+          ASSERT_NE(wal, nullptr) << "step " << step;
+          if (torn) {
+            const LogState now = nonempty(capture(*wal));
+            bool seen = now == durable;
+            for (const LogState& state : since_durable) seen = seen || now == state;
+            ASSERT_TRUE(seen) << "step " << step << ": a state the log never passed through";
+            torn_kept_some += now != durable;
+            durable = now;
+            sync_durably(*wal, disk);
+            crash(wal, disk);
+            wal = open_wal(disk, options);
+            ASSERT_NE(wal, nullptr) << "step " << step;
+          }
+          ASSERT_EQ(nonempty(capture(*wal)), durable) << "step " << step;
+          since_durable.clear();
+          for (const auto& [gid, state] : durable) {
+            uint64_t& t = max_term[gid];
+            for (const raft::Entry& e : state.entries) t = std::max(t, e.term.value);
+            t = std::max({t, state.snapshot_term.value, state.hard_state.term.value});
+          }
+          break;
+        }
+      }
+      if (op <= 4) since_durable.push_back(nonempty(capture(*wal)));
+    }
+    disk.set_full(false);
+    sync_durably(*wal, disk);
+    const LogState final_state = nonempty(capture(*wal));
+    crash(wal, disk);
+    wal = open_wal(disk, options);
+    ASSERT_NE(wal, nullptr);
+    ASSERT_EQ(nonempty(capture(*wal)), final_state);
+  }
+  EXPECT_GT(crashes, 1000u);
+  EXPECT_GT(segments_created, 1000u);
+  EXPECT_GT(segments_deleted, 100u);
+  EXPECT_GT(torn_kept_some, 10u);
+  RecordProperty("segments_deleted", std::to_string(segments_deleted));
+  RecordProperty("torn_kept_some", std::to_string(torn_kept_some));
 }
 
 // --- corruption -------------------------------------------------------------------------------
@@ -537,6 +680,96 @@ TEST(WalSegments, EntriesReplaceStaleSuffixLeftByAReplayHole) {
 
   ASSERT_EQ(capture(*wal), before);
   EXPECT_EQ(terms_of(wal->group(kG1)), (std::vector<uint64_t>(8, 2)));
+}
+
+// Entries 1..10 of an old leader sit in segment 1, 11..15 in segment 2; then a new leader
+// overwrites from 5 (a kTruncate in segment 3), and a snapshot at 10 lets segment 1 go. Replay
+// without segment 1 starts the group at 11 (a hole that the snapshot mark closes later) and must
+// take the truncate at 5 as "drop everything held", not as damage.
+TEST(WalSegments, OverwriteBelowAReplayHoleReplaysAfterOldSegmentIsDeleted) {
+  SimDisk disk;
+  const WalOptions options{.segment_bytes = 200, .preallocate = false};
+  auto wal = open_wal(disk, options);
+  ASSERT_NE(wal, nullptr);
+  GroupLog& g = wal->group(kG1);
+  append(g, make_entries(1, {1, 1, 1, 1, 1, 1, 1, 1, 1, 1}));
+  sync_durably(*wal, disk);
+  append(g, make_entries(11, {1, 1, 1, 1, 1}));
+  sync_durably(*wal, disk);
+  ASSERT_EQ(wal->segment_count(), 2u);
+  append(g, make_entries(5, {2, 2, 2, 2, 2, 2, 2, 2}));  // 5..12, cutting 5..15
+  sync_durably(*wal, disk);
+  g.mark_snapshot(LogIndex(10), Term(2));
+  sync_durably(*wal, disk);
+  ASSERT_EQ(wal->stats().segments_deleted, 1u);
+  ASSERT_EQ(scan(disk).segments.front().number, 2u);
+  ASSERT_EQ(scan(disk).segments.at(1).records.at(RecordType::kTruncate), 1u) << "in segment 3";
+  const LogState before = capture(*wal);
+  ASSERT_EQ(terms_of(g), (std::vector<uint64_t>{2, 2}));
+
+  crash(wal, disk);
+  wal = open_wal(disk, options);
+  ASSERT_NE(wal, nullptr);
+
+  ASSERT_EQ(capture(*wal), before);
+  EXPECT_EQ(wal->group(kG1).first_index(), LogIndex(11));
+  EXPECT_EQ(wal->group(kG1).last_index(), LogIndex(12));
+}
+
+// One batch rolls to a new segment and holds an overwrite at 3 and then a snapshot at 6 above
+// it. The new segment's per-group records must not replay ahead of the batch they summarize.
+TEST(WalSegments, RolledBatchWithOverwriteAndLaterSnapshotReplays) {
+  SimDisk disk;
+  const WalOptions options{.segment_bytes = 200, .preallocate = false};
+  auto wal = open_wal(disk, options);
+  ASSERT_NE(wal, nullptr);
+  GroupLog& g = wal->group(kG1);
+  append(g, make_entries(1, {1, 1, 1, 1, 1}, 40));
+  sync_durably(*wal, disk);
+  ASSERT_EQ(wal->segment_count(), 1u);
+  append(g, make_entries(3, {2, 2, 2, 2, 2}));  // 3..7, cutting 3..5
+  g.mark_snapshot(LogIndex(6), Term(2));
+  set_hard_state(g, hard_state(2, 1, 6));
+  sync_durably(*wal, disk);
+  ASSERT_EQ(wal->stats().segments_created, 2u) << "the batch went to a new segment";
+  const LogState before = capture(*wal);
+
+  crash(wal, disk);
+  wal = open_wal(disk, options);
+  ASSERT_NE(wal, nullptr);
+
+  ASSERT_EQ(capture(*wal), before);
+  EXPECT_EQ(wal->group(kG1).first_index(), LogIndex(7));
+  EXPECT_EQ(wal->group(kG1).last_index(), LogIndex(7));
+}
+
+// One batch rolls to a new segment and holds two snapshot marks: one received from a leader
+// (the log does not hold it: everything goes) and a later local one. Entries that the first mark
+// dropped must not come back on replay.
+TEST(WalSegments, RolledBatchWithTwoSnapshotMarksReplaysTheFinalLog) {
+  SimDisk disk;
+  const WalOptions options{.segment_bytes = 200, .preallocate = false};
+  auto wal = open_wal(disk, options);
+  ASSERT_NE(wal, nullptr);
+  GroupLog& g = wal->group(kG1);
+  append(g, make_entries(1, {1, 1, 1, 1, 1}, 40));
+  sync_durably(*wal, disk);
+  append(g, make_entries(6, {1, 1, 1, 1, 1, 1, 1, 1, 1, 1}));  // 6..15, term 1
+  g.mark_snapshot(LogIndex(10), Term(2));  // a leader's snapshot: (10, 2) is not held
+  append(g, make_entries(11, {2, 2}));
+  g.mark_snapshot(LogIndex(12), Term(2));  // local compaction of all that is left
+  sync_durably(*wal, disk);
+  ASSERT_EQ(wal->stats().segments_created, 2u) << "the batch went to a new segment";
+  ASSERT_EQ(g.first_index(), LogIndex(13));
+  ASSERT_EQ(g.last_index(), LogIndex(12));
+  const LogState before = capture(*wal);
+
+  crash(wal, disk);
+  wal = open_wal(disk, options);
+  ASSERT_NE(wal, nullptr);
+
+  ASSERT_EQ(capture(*wal), before);
+  EXPECT_EQ(wal->group(kG1).last_index(), LogIndex(12));
 }
 
 // --- disk faults ------------------------------------------------------------------------------
