@@ -206,8 +206,11 @@ class Replayer {
       case RecordType::kTruncate: {
         uint64_t from;
         if (!in.get(from) || !in.done() || from == 0) return "bad truncate";
-        if (LogIndex(from) <= log.snapshot_index()) return "truncate below the snapshot";
-        if (LogIndex(from) <= log.last_index()) replay_truncate(log, LogIndex(from));
+        // At or below the snapshot only after a hole (restart_at): the group restarted above the
+        // entries this truncate cuts, which lived in a deleted segment. Every entry held is at or
+        // after `from` then; the kEntries record that follows brings back those above the hole.
+        const LogIndex cut = std::max(LogIndex(from), log.snapshot_index().next());
+        if (cut <= log.last_index()) replay_truncate(log, cut);
         return {};
       }
       case RecordType::kSnapshot: {
@@ -669,9 +672,10 @@ raft::StoreError Wal::store_error(const DiskError& e) const {
       e.detail};
 }
 
-// A new segment begins with its header and every group's hard state and snapshot mark (as of
-// now: the staged records that follow it are replayed after them), so that older segments are
-// needed for their entries only.
+// A new segment begins with its header, then the staged batch, then every group's hard state and
+// snapshot mark, so that older segments are needed for their entries only. The marks describe the
+// groups as of now, with the batch applied: written before the batch, they would replay ahead of
+// it (a snapshot mark before the truncate or the older mark it follows).
 Status<raft::StoreError> Wal::roll_segment() {
   const uint64_t number = segments_.empty() ? 1 : segments_.back().number + 1;
   const std::string path = join_path(dir_, segment_name(number));
@@ -686,11 +690,11 @@ Status<raft::StoreError> Wal::roll_segment() {
   put<uint32_t>(header, kVersion);
   put<uint64_t>(header, number);
   stage_record(RecordType::kSegmentHeader, header);
+  staged_.insert(staged_.end(), saved.begin(), saved.end());
   for (const auto& [id, log] : groups_) {
     if (log->snapshot_index() > LogIndex(0)) stage_snapshot(*log);
     if (log->hard_state() != raft::HardState{}) stage_hard_state(*log);
   }
-  staged_.insert(staged_.end(), saved.begin(), saved.end());
   file_ = std::move(*file);
   write_offset_ = 0;
   segments_.push_back(Segment{number, path, {}});

@@ -4,8 +4,9 @@
 // faulty disk.
 //
 // Files: DIR/<16 hex digits>.wal, one segment each, numbered from 1. A segment starts with a
-// header record and, for every group, its hard state and snapshot mark, so that a segment whose
-// entries every group has compacted away can be deleted without losing anything.
+// header record; its first write (the header, then the batch being synced) ends with every group's
+// hard state and snapshot mark, so that a segment whose entries every group has compacted away can
+// be deleted without losing anything.
 //
 // Record (little endian):   u32 length | u8 type | u24 check | payload[length] | u32 crc
 //   check: the low 24 bits of CRC32C(length, type): a bit flip in a length is corruption, never
