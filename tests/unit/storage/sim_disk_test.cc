@@ -58,7 +58,7 @@ TEST(SimDisk, SyncedDataSurvivesCrash) {
   make_durable_file(disk, "durable");
   Rng rng(1);
 
-  disk.crash(CrashFault::kLoseUnsynced, rng);
+  disk.crash(DiskCrashFault::kLoseUnsynced, rng);
 
   EXPECT_EQ(content(disk, kPath), "durable");
 }
@@ -71,7 +71,7 @@ TEST(SimDisk, UnsyncedWriteIsLostAtCrash) {
   EXPECT_EQ(content(disk, kPath), "durable and more");  // reads see the page cache
   Rng rng(1);
 
-  disk.crash(CrashFault::kLoseUnsynced, rng);
+  disk.crash(DiskCrashFault::kLoseUnsynced, rng);
 
   EXPECT_EQ(content(disk, kPath), "durable");
 }
@@ -86,7 +86,7 @@ TEST(SimDisk, SyncNotYetCompletedIsLostAtCrash) {
   EXPECT_TRUE(disk.has_pending_syncs());
   Rng rng(1);
 
-  disk.crash(CrashFault::kLoseUnsynced, rng);
+  disk.crash(DiskCrashFault::kLoseUnsynced, rng);
 
   EXPECT_FALSE(disk.has_pending_syncs());
   EXPECT_EQ(content(disk, kPath), "durable");
@@ -105,7 +105,7 @@ TEST(SimDisk, CompletedSyncsApplyWritesAndTruncatesInOrder) {
   disk.complete_syncs();
   Rng rng(1);
 
-  disk.crash(CrashFault::kLoseUnsynced, rng);
+  disk.crash(DiskCrashFault::kLoseUnsynced, rng);
 
   EXPECT_EQ(content(disk, kPath), "0123456789ab");
 }
@@ -120,7 +120,7 @@ TEST(SimDisk, NewFileWhoseDirectoryWasNeverSyncedDisappearsAtCrash) {
   ASSERT_EQ(disk.list(kDir).value(), (std::vector<std::string>{"f", "new"}));
   Rng rng(1);
 
-  disk.crash(CrashFault::kLoseUnsynced, rng);
+  disk.crash(DiskCrashFault::kLoseUnsynced, rng);
 
   EXPECT_EQ(disk.list(kDir).value(), (std::vector<std::string>{"f"}));
   auto reopened = disk.open("data/new", OpenMode::kExisting);
@@ -138,7 +138,7 @@ TEST(SimDisk, NewFileSurvivesOnceItsDirectoryIsSynced) {
   disk.complete_syncs();
   Rng rng(1);
 
-  disk.crash(CrashFault::kLoseUnsynced, rng);
+  disk.crash(DiskCrashFault::kLoseUnsynced, rng);
 
   EXPECT_EQ(content(disk, kPath), "data");
 }
@@ -151,20 +151,20 @@ TEST(SimDisk, RenameIsDurableOnlyAfterSyncDir) {
   ASSERT_TRUE(disk.rename(kPath, "data/g").is_ok());
   EXPECT_EQ(content(disk, "data/g"), "payload");
   EXPECT_EQ(content(disk, kPath), "<missing>");
-  disk.crash(CrashFault::kLoseUnsynced, rng);
+  disk.crash(DiskCrashFault::kLoseUnsynced, rng);
   EXPECT_EQ(content(disk, kPath), "payload") << "the rename was never made durable";
   EXPECT_EQ(content(disk, "data/g"), "<missing>");
 
   ASSERT_TRUE(disk.rename(kPath, "data/g").is_ok());
   ASSERT_TRUE(disk.sync_dir(kDir).is_ok());
-  disk.crash(CrashFault::kLoseUnsynced, rng);  // sync_dir asked for, never completed
+  disk.crash(DiskCrashFault::kLoseUnsynced, rng);  // sync_dir asked for, never completed
   EXPECT_EQ(content(disk, kPath), "payload");
   EXPECT_EQ(content(disk, "data/g"), "<missing>");
 
   ASSERT_TRUE(disk.rename(kPath, "data/g").is_ok());
   ASSERT_TRUE(disk.sync_dir(kDir).is_ok());
   disk.complete_syncs();
-  disk.crash(CrashFault::kLoseUnsynced, rng);
+  disk.crash(DiskCrashFault::kLoseUnsynced, rng);
   EXPECT_EQ(content(disk, kPath), "<missing>");
   EXPECT_EQ(content(disk, "data/g"), "payload");
 }
@@ -176,13 +176,13 @@ TEST(SimDisk, RemoveIsDurableOnlyAfterSyncDir) {
 
   ASSERT_TRUE(disk.remove(kPath).is_ok());
   EXPECT_EQ(content(disk, kPath), "<missing>");
-  disk.crash(CrashFault::kLoseUnsynced, rng);
+  disk.crash(DiskCrashFault::kLoseUnsynced, rng);
   EXPECT_EQ(content(disk, kPath), "payload");
 
   ASSERT_TRUE(disk.remove(kPath).is_ok());
   ASSERT_TRUE(disk.sync_dir(kDir).is_ok());
   disk.complete_syncs();
-  disk.crash(CrashFault::kLoseUnsynced, rng);
+  disk.crash(DiskCrashFault::kLoseUnsynced, rng);
   EXPECT_EQ(content(disk, kPath), "<missing>");
   EXPECT_TRUE(disk.list(kDir).value().empty());
 }
@@ -193,7 +193,7 @@ TEST(SimDisk, HandlesFromBeforeCrashFail) {
   auto old = open_file(disk, kPath, OpenMode::kExisting);
   Rng rng(1);
 
-  disk.crash(CrashFault::kLoseUnsynced, rng);
+  disk.crash(DiskCrashFault::kLoseUnsynced, rng);
 
   const Bytes bytes = to_bytes("x");
   auto written = old->write(0, bytes);
@@ -228,7 +228,7 @@ TEST(SimDisk, TornWriteKeepsAPrefixOfTheLastWrite) {
     write_text(*file, durable.size(), tail);
     Rng rng(seed);
 
-    const std::string what = disk.crash(CrashFault::kTornWrite, rng);
+    const std::string what = disk.crash(DiskCrashFault::kTornWrite, rng);
 
     const std::string now = content(disk, kPath);
     ASSERT_GT(now.size(), durable.size()) << "seed " << seed;
@@ -247,7 +247,7 @@ TEST(SimDisk, CorruptFlipsExactlyOneBitOfDurableData) {
   make_durable_file(disk, text);
   Rng rng(3);
 
-  const std::string what = disk.crash(CrashFault::kCorrupt, rng);
+  const std::string what = disk.crash(DiskCrashFault::kCorrupt, rng);
 
   const std::string now = content(disk, kPath);
   ASSERT_EQ(now.size(), text.size());

@@ -21,7 +21,7 @@
 namespace grape::storage {
 namespace {
 
-using sim::CrashFault;
+using sim::DiskCrashFault;
 using sim::SimDisk;
 using test::append;
 using test::capture;
@@ -197,7 +197,7 @@ TEST(WalRecovery, TornTailIsCutReportedAndTheLogTakesNewAppends) {
     append(wal->group(kG1), batch);
     ASSERT_TRUE(wal->sync().is_ok());  // written, never completed
 
-    const std::string what = crash(wal, disk, CrashFault::kTornWrite, seed);
+    const std::string what = crash(wal, disk, DiskCrashFault::kTornWrite, seed);
     ASSERT_NE(what.find("torn write"), std::string::npos) << what;
     const uint64_t torn_size = test::file_size(disk, segment_path(1));
     ASSERT_GT(torn_size, synced_bytes);
@@ -248,7 +248,7 @@ TEST(WalRecovery, TornMultiRecordBatchKeepsAPrefixOfItsRecords) {
     set_hard_state(wal->group(kG1), hard_state(1, 1, 3));
     ASSERT_TRUE(wal->sync().is_ok());
 
-    crash(wal, disk, CrashFault::kTornWrite, seed);
+    crash(wal, disk, DiskCrashFault::kTornWrite, seed);
     std::optional<WalScan::Damage> repaired;
     wal = open_wal(disk, {}, &repaired);
     ASSERT_NE(wal, nullptr);
@@ -358,7 +358,7 @@ TEST(WalRecovery, RandomOperationsReplayToTheLastCompletedSync) {
           segments_created += wal->stats().segments_created;
           segments_deleted += wal->stats().segments_deleted;
           const bool torn = rng.below(2) == 0;
-          crash(wal, disk, torn ? CrashFault::kTornWrite : CrashFault::kLoseUnsynced,
+          crash(wal, disk, torn ? DiskCrashFault::kTornWrite : DiskCrashFault::kLoseUnsynced,
                 rng.next_u64());
           ++crashes;
           wal = open_wal(disk, options);
@@ -448,7 +448,7 @@ TEST(WalRecovery, CrashCorruptionOfDurableLogIsDetected) {
     append(wal->group(kG2), make_entries(1, {1}));
     sync_durably(*wal, disk);
 
-    const std::string what = crash(wal, disk, CrashFault::kCorrupt, seed);
+    const std::string what = crash(wal, disk, DiskCrashFault::kCorrupt, seed);
     ASSERT_NE(what.find("flipped"), std::string::npos) << what;
     auto opened = Wal::open(disk, kWalDir);
 
@@ -851,7 +851,7 @@ TEST(WalFaults, CrashWhileFullLeavesTheSyncedLog) {
   append(wal->group(kG1), make_entries(3, {1}));
   ASSERT_FALSE(wal->sync().is_ok());
 
-  crash(wal, disk, CrashFault::kTornWrite, 5);
+  crash(wal, disk, DiskCrashFault::kTornWrite, 5);
   disk.set_full(false);
   std::optional<WalScan::Damage> repaired;
   wal = open_wal(disk, {}, &repaired);
@@ -1003,7 +1003,7 @@ TEST(WalScan, ReportsTornTailWithoutCuttingIt) {
   const uint64_t synced = test::file_size(disk, segment_path(1));
   append(wal->group(kG1), make_entries(2, {1, 1, 1}, 100));  // one record of 375 payload bytes
   ASSERT_TRUE(wal->sync().is_ok());
-  crash(wal, disk, CrashFault::kTornWrite, 3);
+  crash(wal, disk, DiskCrashFault::kTornWrite, 3);
   const uint64_t torn_size = test::file_size(disk, segment_path(1));
   ASSERT_GT(torn_size, synced);
 

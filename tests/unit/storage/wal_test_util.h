@@ -119,7 +119,7 @@ inline void set_hard_state(GroupLog& log, const raft::HardState& state) {
 
 // The process dies (its Wal with it) and the disk keeps what `fault` leaves.
 inline std::string crash(std::unique_ptr<Wal>& wal, sim::SimDisk& disk,
-                         sim::CrashFault fault = sim::CrashFault::kLoseUnsynced,
+                         sim::DiskCrashFault fault = sim::DiskCrashFault::kLoseUnsynced,
                          uint64_t seed = 1) {
   wal.reset();
   Rng rng(seed);
