@@ -39,6 +39,10 @@ void Node::reply(uint64_t client, uint64_t request, ReplyStatus status, kv::Resu
 }
 
 void Node::on_client_request(const ClientRequest& request) {
+  if (request.command.op == kv::Op::kGet) {
+    start_read(request);
+    return;
+  }
   if (raft_.role() != raft::Role::kLeader) {
     reply(request.client, request.request, ReplyStatus::kRedirect);
     return;
@@ -66,11 +70,55 @@ void Node::on_client_request(const ClientRequest& request) {
   pending_.emplace(*index, Pending{request.client, request.request, raft_.term()});
 }
 
+// Reads go through ReadIndex, not the log: the leader confirms it still leads (one heartbeat
+// round shared by every read meanwhile) and names the commit index at which the read may be
+// served; a follower asks the leader for that index. Either answers once it has applied that far.
+void Node::start_read(const ClientRequest& request) {
+  const uint64_t context = next_read_++;
+  if (!raft_.read_index(context).is_ok()) {
+    reply(request.client, request.request, ReplyStatus::kRedirect);  // no leader known
+    return;
+  }
+  reads_.emplace(context, PendingRead{request.client, request.request, request.command.key,
+                                      std::nullopt, ticks_});
+}
+
+void Node::serve_reads() {
+  const LogIndex applied = raft_.log().applied();
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    if (!it->second.index || *it->second.index > applied) {
+      ++it;
+      continue;
+    }
+    reply(it->second.client, it->second.request, ReplyStatus::kOk,
+          kv::Result{true, kv_.get(it->second.key)});
+    it = reads_.erase(it);
+  }
+}
+
+// A read not served within two election timeouts (the leader lost its leadership, the request
+// or answer was lost, or this node cannot catch up to the read index) is refused: a read changes nothing, so the
+// client may simply ask again, wherever the leader now is.
+void Node::expire_reads() {
+  const uint64_t limit = 2 * static_cast<uint64_t>(config_.raft.election_ticks);
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    if (ticks_ - it->second.started_tick < limit) {
+      ++it;
+      continue;
+    }
+    GRAPE_MARK("node.read_expired");
+    reply(it->second.client, it->second.request, ReplyStatus::kRejected);
+    it = reads_.erase(it);
+  }
+}
+
 // Orphaned requests wait one election timeout for their index to apply here, which answers most
 // of them definitely (a new leader usually commits or overwrites them quickly); then kUnknown, so
 // that clients move on instead of waiting for their own timeouts.
 void Node::tick() {
   raft_.tick();
+  ++ticks_;
+  expire_reads();
   if (!has_orphaned_pending()) {
     orphaned_ticks_ = 0;
     return;
@@ -108,6 +156,10 @@ NodeReady Node::take_ready() {
     ready.raft = raft_.take_ready();
     to_apply_ = ready.raft.entries_to_apply;
     to_install_ = ready.raft.snapshot;
+    for (const raft::ReadState& rs : ready.raft.read_states) {
+      auto it = reads_.find(rs.context);
+      if (it != reads_.end()) it->second.index = rs.index;
+    }
   }
   ready.snapshot_to_save = std::move(snapshot_to_save_);
   snapshot_to_save_.reset();
@@ -134,6 +186,7 @@ void Node::advance() {
   for (const raft::Entry& entry : to_apply_) apply(entry);
   to_apply_.clear();
   raft_.advance();
+  serve_reads();
   maybe_take_snapshot();
 }
 

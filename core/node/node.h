@@ -128,6 +128,11 @@ class Node {
   // Replaces the kv store with a snapshot's state (received from the leader, or at start).
   void restore(const raft::Snapshot& snapshot);
   void maybe_take_snapshot();
+  // Reads (ReadIndex): start one, note the read states of a Ready, answer those now applied,
+  // and give up on those whose confirmation never came.
+  void start_read(const ClientRequest& request);
+  void serve_reads();
+  void expire_reads();
   void reply(uint64_t client, uint64_t request, ReplyStatus status, kv::Result result = {});
   // Whether a request past the commit index was proposed in a leadership this node no longer
   // holds (its fate now rests with another leader).
@@ -149,6 +154,16 @@ class Node {
   std::shared_ptr<const raft::Snapshot> to_install_;        // of the Ready being handled
   std::shared_ptr<const raft::Snapshot> snapshot_to_save_;  // for the next Ready
   LogIndex last_snapshot_index_;
+  struct PendingRead {
+    uint64_t client = 0;
+    uint64_t request = 0;
+    std::string key;
+    std::optional<LogIndex> index;  // known once the read is confirmed
+    uint64_t started_tick = 0;
+  };
+  std::map<uint64_t, PendingRead> reads_;  // by the context given to Raft::read_index
+  uint64_t next_read_ = 1;
+  uint64_t ticks_ = 0;
 };
 
 }  // namespace grape::node

@@ -79,6 +79,9 @@ void Raft::reset(Term term) {
   progress_.clear();
   transfer_target_ = kNoNode;
   broadcast_pending_ = false;
+  // Reads in flight belong to a leadership (or a leader) that is over: they never come out.
+  reads_waiting_.clear();
+  read_round_.reset();
 }
 
 void Raft::reset_election_timeout() {
@@ -392,6 +395,9 @@ void Raft::step_follower(const Message& m) {
       leader_ = m.from;
       on_snapshot(m);
       break;
+    case MessageType::kReadIndexResponse:
+      read_states_.push_back(ReadState{m.index, m.context});
+      break;
     case MessageType::kTimeoutNow:
       if (is_promotable()) {
         GRAPE_MARK("raft.campaign_on_timeout_now");
@@ -431,6 +437,9 @@ void Raft::step_leader(const Message& m) {
       break;
     case MessageType::kSnapshotResponse:
       on_snapshot_response(m);
+      break;
+    case MessageType::kReadIndex:
+      add_read(PendingRead{m.context, m.from});
       break;
     default:
       break;
@@ -476,6 +485,7 @@ void Raft::on_heartbeat(const Message& m) {
   response.type = MessageType::kHeartbeatResponse;
   response.to = m.from;
   response.term = term_;
+  response.context = m.context;
   send(std::move(response));
 }
 
@@ -628,6 +638,10 @@ void Raft::on_heartbeat_response(const Message& m) {
   if (it == progress_.end()) return;
   Progress& pr = it->second;
   pr.recent_active = true;
+  if (read_round_ && m.context == read_round_->id) {
+    read_round_->acks[m.from] = true;
+    maybe_finish_read_round();
+  }
   if (pr.state == ProgressState::kSnapshot) {
     // No acknowledgement during a whole heartbeat round: a chunk (or the install's answer) was
     // lost. Send again from what the follower confirmed.
@@ -736,6 +750,9 @@ void Raft::send_heartbeat(NodeId to) {
   m.type = MessageType::kHeartbeat;
   m.to = to;
   m.term = term_;
+  // Every heartbeat also confirms the read round in flight: a later round's acknowledgement
+  // proves leadership at a later moment, which is just as good.
+  if (read_round_) m.context = read_round_->id;
   // Never tell a follower to commit past what it is known to hold: its log beyond `match` may
   // still differ from ours.
   m.commit = std::min(progress_.at(to).match, log_.committed());
@@ -767,7 +784,82 @@ bool Raft::maybe_commit() {
   // Replicated on a majority of the voters and, while joint, of the outgoing voters too (thesis
   // §4.3); learners' copies are not counted. Figure 8: only an entry of the current term is
   // committed by counting replicas; earlier entries commit with it.
-  return log_.maybe_commit(quorum_index(conf_state_, matches), term_);
+  if (!log_.maybe_commit(quorum_index(conf_state_, matches), term_)) return false;
+  maybe_start_read_round();  // reads may have waited for our first commit of the term
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ReadIndex (thesis §6.4)
+
+Status<ReadError> Raft::read_index(uint64_t context) {
+  if (role_ == Role::kLeader) {
+    add_read(PendingRead{context, id_});
+    return Status<ReadError>::ok();
+  }
+  if (leader_ == kNoNode) return Unexpected(ReadError{ReadErrorCode::kNoLeader});
+  Message m;
+  m.type = MessageType::kReadIndex;
+  m.to = leader_;
+  m.term = term_;
+  m.context = context;
+  send(std::move(m));
+  return Status<ReadError>::ok();
+}
+
+bool Raft::committed_in_current_term() const { return log_.term(log_.committed()) == term_; }
+
+void Raft::add_read(PendingRead read) {
+  reads_waiting_.push_back(read);
+  maybe_start_read_round();
+}
+
+// A round starts once no other is out and the leader has committed an entry of its term (until
+// then its commit index may lag what an earlier leader committed, Figure 8 style). Its read
+// index is the commit index now; the heartbeats that follow confirm we were still leader after
+// that moment.
+void Raft::maybe_start_read_round() {
+  if (role_ != Role::kLeader || read_round_ || reads_waiting_.empty()) return;
+  if (!committed_in_current_term()) {
+    GRAPE_MARK("raft.read_waits_for_commit_in_term");
+    return;
+  }
+  ReadRound round;
+  round.id = next_read_round_++;
+  round.index = log_.committed();
+  round.reads = std::move(reads_waiting_);
+  reads_waiting_.clear();
+  round.acks[id_] = true;
+  read_round_ = std::move(round);
+  maybe_finish_read_round();  // a single voter needs nobody
+  if (read_round_) broadcast_heartbeat();
+}
+
+void Raft::maybe_finish_read_round() {
+  if (!read_round_) return;
+  std::map<NodeId, bool> acks;
+  for (const auto& [peer, pr] : progress_) {
+    auto it = read_round_->acks.find(peer);
+    acks.emplace(peer, it != read_round_->acks.end());
+  }
+  if (quorum_vote(conf_state_, acks) != VoteResult::kWon) return;
+  GRAPE_MARK("raft.read_round_confirmed");
+  const ReadRound round = std::move(*read_round_);
+  read_round_.reset();
+  for (const PendingRead& read : round.reads) {
+    if (read.from == id_) {
+      read_states_.push_back(ReadState{round.index, read.context});
+      continue;
+    }
+    Message m;
+    m.type = MessageType::kReadIndexResponse;
+    m.to = read.from;
+    m.term = term_;
+    m.index = round.index;
+    m.context = read.context;
+    send(std::move(m));
+  }
+  maybe_start_read_round();  // reads that arrived meanwhile form the next round
 }
 
 bool Raft::quorum_active() const {
@@ -971,7 +1063,7 @@ void Raft::send(Message m) {
 bool Raft::has_ready() const {
   if (ready_outstanding_) return false;
   return (broadcast_pending_ && role_ == Role::kLeader) || self_vote_ == SelfVote::kPending ||
-         snapshot_to_install_ != nullptr ||
+         snapshot_to_install_ != nullptr || !read_states_.empty() ||
          !messages_.empty() || !messages_after_persist_.empty() || log_.has_entries_to_persist() ||
          log_.has_entries_to_apply() || hard_state() != last_handed_hard_state_;
 }
@@ -1002,6 +1094,8 @@ Ready Raft::take_ready() {
   messages_.clear();
   messages_after_persist_.clear();
   ready.entries_to_apply = log_.next_entries_to_apply(config_.apply_bytes_max);
+  ready.read_states = std::move(read_states_);
+  read_states_.clear();
   ready_last_applied_ =
       ready.entries_to_apply.empty() ? log_.applied() : ready.entries_to_apply.back().index;
   if (self_vote_ == SelfVote::kPending) self_vote_ = SelfVote::kHanded;

@@ -89,6 +89,13 @@ struct Config {
   std::shared_ptr<const Snapshot> snapshot;
 };
 
+// A read that may be served once the state machine has applied `index` (thesis §6.4).
+struct ReadState {
+  LogIndex index;
+  uint64_t context = 0;  // the id given to read_index()
+  bool operator==(const ReadState&) const = default;
+};
+
 // Everything the driver must do, in this order, before calling advance().
 struct Ready {
   // A snapshot from the leader to persist (it replaces the whole log: the store's entries are
@@ -99,10 +106,12 @@ struct Ready {
   std::vector<Message> messages;                // may leave at once, even before persisting
   std::vector<Message> messages_after_persist;  // only once everything above is durable
   std::vector<Entry> entries_to_apply;          // committed, in index order
+  // Reads confirmed since the last Ready: serve each once entries up to its index are applied.
+  std::vector<ReadState> read_states;
 
   bool empty() const {
     return !snapshot && !hard_state && entries_to_persist.empty() && messages.empty() &&
-           messages_after_persist.empty() && entries_to_apply.empty();
+           messages_after_persist.empty() && entries_to_apply.empty() && read_states.empty();
   }
   bool operator==(const Ready&) const = default;
 };
@@ -122,6 +131,11 @@ enum class StepErrorCode : uint8_t { kWrongRecipient, kUnknownPeer };
 struct StepError {
   StepErrorCode code = StepErrorCode::kWrongRecipient;
   std::string detail;
+};
+
+enum class ReadErrorCode : uint8_t { kNoLeader };
+struct ReadError {
+  ReadErrorCode code = ReadErrorCode::kNoLeader;
 };
 
 enum class TransferErrorCode : uint8_t { kNotLeader, kUnknownPeer };  // kUnknownPeer: no voter
@@ -158,6 +172,13 @@ class Raft {
   // receive it. Compacting the store is the driver's business; it must never pass this
   // snapshot's index.
   void set_latest_snapshot(std::shared_ptr<const Snapshot> snapshot);
+  // A linearizable read without the log (thesis §6.4, ReadIndex): a ReadState with `context`
+  // comes out in a later Ready once it is safe to serve the read at its index. On the leader:
+  // after it has committed an entry of its term, its commit index then becomes the read index
+  // once one heartbeat round, shared by every read that arrived meanwhile, confirms that a
+  // majority still follows it. On a follower: the leader is asked for the index. A read whose
+  // leadership is lost on the way never comes out: the driver gives up on it after a timeout.
+  [[nodiscard]] Status<ReadError> read_index(uint64_t context);
   const Snapshot* latest_snapshot() const { return latest_snapshot_.get(); }
 
   bool has_ready() const;
@@ -233,6 +254,15 @@ class Raft {
   void on_snapshot_response(const Message& m);
   void on_snapshot(const Message& m);
   void install_snapshot(std::shared_ptr<const Snapshot> snapshot);
+  // ReadIndex, leader side.
+  struct PendingRead {
+    uint64_t context = 0;
+    NodeId from;  // ourselves, or the follower that asked
+  };
+  void add_read(PendingRead read);
+  void maybe_start_read_round();
+  void maybe_finish_read_round();
+  bool committed_in_current_term() const;
   void send_heartbeat(NodeId to);
   void broadcast_heartbeat();
   void flush_broadcast();
@@ -298,6 +328,19 @@ class Raft {
   };
   std::optional<IncomingSnapshot> incoming_snapshot_;  // chunks received so far
   std::shared_ptr<const Snapshot> snapshot_to_install_;  // for the next Ready
+
+  // ReadIndex (leader): reads wait for the leader's first commit of its term and for a round
+  // to start; at most one round of heartbeats is out at a time, confirming every read in it.
+  std::vector<PendingRead> reads_waiting_;
+  struct ReadRound {
+    uint64_t id = 0;
+    LogIndex index;  // the commit index when the round started: the read index
+    std::vector<PendingRead> reads;
+    std::map<NodeId, bool> acks;
+  };
+  std::optional<ReadRound> read_round_;
+  uint64_t next_read_round_ = 1;
+  std::vector<ReadState> read_states_;  // for the next Ready
 };
 
 }  // namespace grape::raft

@@ -87,6 +87,8 @@ std::string_view to_string(MessageType type) {
     case MessageType::kTimeoutNow: return "timeout_now";
     case MessageType::kSnapshot: return "snapshot";
     case MessageType::kSnapshotResponse: return "snapshot_response";
+    case MessageType::kReadIndex: return "read_index";
+    case MessageType::kReadIndexResponse: return "read_index_response";
   }
   return "unknown";
 }
@@ -144,6 +146,13 @@ std::ostream& operator<<(std::ostream& out, const Message& m) {
       break;
     case MessageType::kHeartbeat:
       out << " commit " << m.commit;
+      if (m.context != 0) out << " read round " << m.context;
+      break;
+    case MessageType::kReadIndex:
+      out << " read " << m.context;
+      break;
+    case MessageType::kReadIndexResponse:
+      out << " read " << m.context << " at " << m.index;
       break;
     case MessageType::kSnapshot:
       out << " snapshot " << m.index << "@" << m.log_term << " offset " << m.offset << " bytes "

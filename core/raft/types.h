@@ -120,8 +120,10 @@ enum class MessageType : uint8_t {
   kTimeoutNow,         // leadership transfer: campaign now (thesis §3.10)
   kSnapshot,           // InstallSnapshot, one chunk: leader -> follower behind the compacted log
   kSnapshotResponse,   // follower -> leader: chunk received (offset) or transfer restarted
+  kReadIndex,          // follower -> leader: what index must I apply to serve a read?
+  kReadIndexResponse,  // leader -> follower: that index, once leadership is confirmed
 };
-inline constexpr int kMessageTypeCount = 11;
+inline constexpr int kMessageTypeCount = 13;
 
 std::string_view to_string(MessageType type);
 std::string_view to_string(Role role);
@@ -133,7 +135,10 @@ std::string_view to_string(Role role);
 //   kVote, kPreVote:    log_term/index = the candidate's last entry; transfer = leadership
 //                       transfer (bypasses leader stickiness)
 //   k*VoteResponse:     reject = vote denied
-//   kHeartbeat:         commit = min(leader commit, follower match)
+//   kHeartbeat:         commit = min(leader commit, follower match); context = the read round
+//                       it confirms (0: none), echoed by the kHeartbeatResponse
+//   kReadIndex:         context = the reader's id for this read
+//   kReadIndexResponse: index = the read index, context = the reader's id
 //   kSnapshot:          index/log_term = the snapshot's last entry, conf_state = the configuration
 //                       it was taken under, offset = where `data` (a chunk) starts, done = the
 //                       last chunk; the follower answers the last one, once it has installed
@@ -152,6 +157,7 @@ struct Message {
   bool reject = false;
   LogIndex reject_hint;
   bool transfer = false;
+  uint64_t context = 0;  // kHeartbeat(Response), kReadIndex(Response)
   // kSnapshot, kSnapshotResponse
   ConfState conf_state;
   uint64_t offset = 0;
