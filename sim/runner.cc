@@ -438,9 +438,16 @@ std::optional<FinalState> settle_and_read(World& world, Clients& clients,
   const VirtualTime start = world.now();
   clients.start_probe(start);
   // The probe's first success at or after `start` proves a leader committed in the new epoch.
+  // Then read at a leader that has applied all it committed: the one that served the probe may
+  // just have stepped down (a restarted node's higher term reached it), so wait for the next.
   const bool settled = world.run_until(
-      [&](const World&) {
-        return clients.probe_committed_at() && *clients.probe_committed_at() >= start;
+      [&](const World& w) {
+        if (!clients.probe_committed_at() || *clients.probe_committed_at() < start) return false;
+        const auto leader = w.leader();
+        if (!leader) return false;
+        const raft::RaftLog& log = w.raft(*leader)->log();
+        return log.applied() == log.committed() &&
+               log.term(log.committed()) == w.raft(*leader)->term();
       },
       kSettleLimit);
   if (!settled) return std::nullopt;

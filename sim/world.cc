@@ -197,7 +197,12 @@ bool World::boot(SimNode& n) {
     }
     n.last_saved_snapshot = meta;
   }
-  // The checker's copy of this node's durable log becomes what recovery found.
+  // The checker's copy of this node's durable log becomes what recovery found: from its snapshot
+  // (one a crash made durable before the node could report installing it, perhaps), then its
+  // entries.
+  if (log.snapshot_index() > LogIndex(0)) {
+    checker_.on_snapshot_installed(n.id, log.snapshot_index(), log.snapshot_term());
+  }
   {
     std::vector<raft::Entry> recovered;
     if (log.last_index() >= log.first_index()) {
@@ -443,6 +448,14 @@ void World::start_persist(SimNode& n) {
   n.sync_requested = !writes;
   if (writes) request_sync(n);
   send_all(n, n.persisting->raft.messages);  // these may leave before the disk write completes
+  // Answers to clients leave at once too: each reports something already applied (or refused),
+  // never something this Ready has yet to make durable, so a slow or failing disk must not hold
+  // them back.
+  for (node::ClientReply& reply : n.persisting->replies) {
+    const uint32_t slot = client_replies_.put(std::move(reply));
+    queue_.push(now_ + network_.client_latency(), Payload{Payload::Kind::kClientReply, 0, slot, 0});
+  }
+  n.persisting->replies.clear();
   if (maybe_kill(n, KillPoint::kBeforeSync)) return;
   if (!n.sync_requested) {
     schedule_sync_done(n, now_ + kSyncRetry);  // the disk refused: try again then
@@ -559,10 +572,6 @@ void World::finish_persist(SimNode& n) {
   if (maybe_kill(n, KillPoint::kAfterSync)) return;
   send_all(n, ready.raft.messages_after_persist);
   if (maybe_kill(n, KillPoint::kAfterSend)) return;
-  for (node::ClientReply& reply : ready.replies) {
-    const uint32_t slot = client_replies_.put(std::move(reply));
-    queue_.push(now_ + network_.client_latency(), Payload{Payload::Kind::kClientReply, 0, slot, 0});
-  }
   for (const raft::Entry& e : ready.raft.entries_to_apply) {
     checker_.on_apply(n.id, e, r.term());
     if (apply_hook_) apply_hook_(n.id, e);

@@ -8,7 +8,8 @@
 //   while (node.has_ready()) {
 //     NodeReady r = node.take_ready();
 //     persist r.raft's entries and hard state; send r.raft.messages (any time) and
-//     r.raft.messages_after_persist (after the sync); send r.replies to their clients;
+//     r.raft.messages_after_persist (after the sync); send r.replies to their clients (any
+//     time: they report what was applied, or refused, before this Ready);
 //     node.advance();   // applies r.raft.entries_to_apply; their replies come in the next Ready
 //   }
 //
@@ -100,7 +101,9 @@ class Node {
   // The disk refuses writes (full, I/O errors): client requests are refused (kRejected) rather
   // than piled up behind writes that cannot become durable; the driver clears it once a write
   // succeeds again.
-  void set_disk_failing(bool failing) { disk_failing_ = failing; }
+  // A leader whose disk fails hands leadership to its most caught-up voter (checked every tick
+  // while the disk fails): it can neither make its own entries durable nor accept writes.
+  void set_disk_failing(bool failing);
   bool disk_failing() const { return disk_failing_; }
 
   bool has_ready() const {
@@ -133,6 +136,7 @@ class Node {
   void start_read(const ClientRequest& request);
   void serve_reads();
   void expire_reads();
+  void hand_off_for_failing_disk();
   void reply(uint64_t client, uint64_t request, ReplyStatus status, kv::Result result = {});
   // Whether a request past the commit index was proposed in a leadership this node no longer
   // holds (its fate now rests with another leader).
