@@ -7,6 +7,11 @@ namespace grape::node {
 Node::Node(const NodeConfig& config, const raft::LogStore& store, Rng rng)
     : config_(config), raft_(config.raft, store, rng), applied_(raft_.log().applied()) {
   if (config.raft.snapshot) restore(*config.raft.snapshot);
+  // Distinct from every earlier incarnation's (etcdserver's read ids are unique across restarts
+  // too): a confirmation sent to the previous process, still in flight, must not confirm a read
+  // of this one, which began after the leader fixed that read's index. The driver seeds each
+  // start differently (sim::World forks an Rng per incarnation; a process draws from entropy).
+  next_read_ = rng.fork(0x7265616473).next_u64() | 1;
 }
 
 void Node::restore(const raft::Snapshot& snapshot) {

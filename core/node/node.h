@@ -167,7 +167,7 @@ class Node {
     uint64_t started_tick = 0;
   };
   std::map<uint64_t, PendingRead> reads_;  // by the context given to Raft::read_index
-  uint64_t next_read_ = 1;
+  uint64_t next_read_ = 1;                 // drawn at start (see the constructor)
   uint64_t ticks_ = 0;
 };
 
