@@ -5,8 +5,13 @@
 namespace grape::node {
 
 Node::Node(const NodeConfig& config, const raft::LogStore& store, Rng rng)
-    : config_(config), raft_(config.raft, store, rng) {
+    : config_(config), raft_(config.raft, store, rng), applied_(raft_.log().applied()) {
   if (config.raft.snapshot) restore(*config.raft.snapshot);
+  // Distinct from every earlier incarnation's (etcdserver's read ids are unique across restarts
+  // too): a confirmation sent to the previous process, still in flight, must not confirm a read
+  // of this one, which began after the leader fixed that read's index. The driver seeds each
+  // start differently (sim::World forks an Rng per incarnation; a process draws from entropy).
+  next_read_ = rng.fork(0x7265616473).next_u64() | 1;
 }
 
 void Node::restore(const raft::Snapshot& snapshot) {
@@ -15,12 +20,19 @@ void Node::restore(const raft::Snapshot& snapshot) {
   GRAPE_ASSERT(restored.is_ok(), "snapshot " << snapshot.meta.index << " does not decode: "
                                              << restored.error().detail);
   last_snapshot_index_ = snapshot.meta.index;
+  applied_ = snapshot.meta.index;
 }
 
 void Node::maybe_take_snapshot() {
-  const LogIndex applied = raft_.log().applied();
-  if (config_.snapshot_every == 0 || applied - last_snapshot_index_ < config_.snapshot_every ||
-      applied <= last_snapshot_index_) {
+  const LogIndex applied = applied_;
+  if (config_.snapshot_every == 0 || applied <= last_snapshot_index_ ||
+      applied - last_snapshot_index_ < config_.snapshot_every) {
+    return;
+  }
+  if (applied != raft_.log().applied()) {
+    // Raft restored a leader's snapshot that the kv store does not hold yet (the next Ready
+    // installs it): a snapshot now would label the older state with the newer index.
+    GRAPE_MARK("node.snapshot_deferred_until_install");
     return;
   }
   auto snapshot = std::make_shared<raft::Snapshot>();
@@ -105,7 +117,7 @@ void Node::hand_off_for_failing_disk() {
 }
 
 void Node::serve_reads() {
-  const LogIndex applied = raft_.log().applied();
+  const LogIndex applied = applied_;  // what the kv store holds, not what Raft has restored
   for (auto it = reads_.begin(); it != reads_.end();) {
     if (!it->second.index || *it->second.index > applied) {
       ++it;
@@ -228,6 +240,12 @@ std::optional<kv::Result> Node::apply_command(const raft::Entry& entry) {
 // On restart every committed entry is applied again from the start, which restores the
 // configuration over the initial one.
 void Node::apply_conf_change(const raft::Entry& entry) {
+  if (entry.index <= raft_.log().applied()) {
+    // Raft restored a snapshot past this entry while the driver handled its Ready: the
+    // snapshot's configuration already includes it (and what followed it).
+    GRAPE_MARK("node.conf_change_covered_by_restored_snapshot");
+    return;
+  }
   auto change = raft::decode_conf_change(entry.data);
   if (!change) {
     GRAPE_MARK("node.undecodable_conf_change");  // skipped alike by every replica, as above
@@ -246,6 +264,7 @@ void Node::apply(const raft::Entry& entry) {
       apply_conf_change(entry);
       break;
   }
+  applied_ = entry.index;
   const bool applied = result.has_value();
   // Answer every request proposed at or below this index: the one at this index succeeded if the
   // entry is ours (same term); any other was overwritten by a later leader and will never apply.

@@ -158,6 +158,11 @@ class Node {
   std::shared_ptr<const raft::Snapshot> to_install_;        // of the Ready being handled
   std::shared_ptr<const raft::Snapshot> snapshot_to_save_;  // for the next Ready
   LogIndex last_snapshot_index_;
+  // The state the kv store holds: the last entry applied to it, or the snapshot it was restored
+  // from (etcdserver's appliedi). Usually Raft's applied index; but a snapshot that Raft restores
+  // while the driver handles a Ready moves Raft's applied index (and configuration) at once, and
+  // the kv store only when the next Ready installs it. Reads and snapshots go by this one.
+  LogIndex applied_;
   struct PendingRead {
     uint64_t client = 0;
     uint64_t request = 0;
@@ -166,7 +171,7 @@ class Node {
     uint64_t started_tick = 0;
   };
   std::map<uint64_t, PendingRead> reads_;  // by the context given to Raft::read_index
-  uint64_t next_read_ = 1;
+  uint64_t next_read_ = 1;                 // drawn at start (see the constructor)
   uint64_t ticks_ = 0;
 };
 

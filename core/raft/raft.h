@@ -160,7 +160,9 @@ class Raft {
   // change is pending or while joint unless `change` is the leave (the empty change).
   [[nodiscard]] Expected<LogIndex, ProposeError> propose_conf_change(const ConfChange& change);
   // The driver applies a committed kConfChange entry: call in log order, for every one, also
-  // when re-applying after a restart. Returns the configuration now in force. A change that
+  // when re-applying after a restart, except one at or below log().applied() at the time: a
+  // snapshot restored while its Ready was being handled carries its effect already (the
+  // snapshot's configuration is in force). Returns the configuration now in force. A change that
   // cannot apply (impossible for entries proposed through propose_conf_change) is ignored by
   // every replica alike.
   ConfState apply_conf_change(const ConfChange& change);
