@@ -69,6 +69,25 @@ bool all_zero(std::span<const std::byte> bytes) {
   return std::all_of(bytes.begin(), bytes.end(), [](std::byte b) { return b == std::byte{0}; });
 }
 
+// Disks tear writes at sector boundaries: what was not written reads as zeros. A field (a
+// header's check bytes, a record's checksum) at [pos, pos + n) was torn there when, from a sector
+// boundary at or inside its start, the file holds nothing but zeros, and the bytes before that boundary are the
+// ones the intact field would have: `expected`. A flipped bit in a synced record never looks like
+// that (etcd's decoder.isTornEntry looks for zeroed sectors alike).
+constexpr uint64_t kSectorBytes = 512;
+bool torn_at_sector(std::span<const std::byte> file, uint64_t pos, uint64_t n, uint32_t expected) {
+  const uint64_t boundary = (pos + kSectorBytes - 1) / kSectorBytes * kSectorBytes;
+  if (boundary >= pos + n || boundary > file.size() || !all_zero(file.subspan(boundary))) {
+    return false;
+  }
+  std::byte want[4];
+  std::memcpy(want, &expected, 4);
+  for (uint64_t i = pos; i < boundary; ++i) {
+    if (file[i] != want[i - pos]) return false;
+  }
+  return true;
+}
+
 std::string hex_name(uint64_t number) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(number));
@@ -124,8 +143,10 @@ Next next_record(std::span<const std::byte> file, uint64_t offset, Record& out, 
     return Next::kCorrupt;
   }
   if (check != header_check(length, type)) {
-    // A header torn mid-way leaves zeros (preallocated space) in its second half.
-    if (all_zero(file.subspan(offset + 4))) {
+    // A header torn mid-way leaves zeros (preallocated space) in its second half, or from a
+    // sector boundary inside its check bytes.
+    if (all_zero(file.subspan(offset + 4)) ||
+        torn_at_sector(file, offset + 5, 3, header_check(length, type))) {
       why = "record header cut short";
       return Next::kTorn;
     }
@@ -153,6 +174,10 @@ Next next_record(std::span<const std::byte> file, uint64_t offset, Record& out, 
     // A write torn inside this record leaves its end unwritten (zeros) and nothing after it.
     if (stored == 0 && all_zero(file.subspan(offset + total))) {
       why = "record cut short (its checksum was never written)";
+      return Next::kTorn;
+    }
+    if (torn_at_sector(file, offset + kHeaderBytes + length, kTrailerBytes, actual)) {
+      why = "record cut short at a sector boundary inside its checksum";
       return Next::kTorn;
     }
     why = "record checksum mismatch";

@@ -83,7 +83,7 @@ void append_record_ending_at(std::unique_ptr<Wal>& wal, SimDisk& disk, uint64_t 
 // bytes before it equal the low bytes of the checksum computed over the (complete) header and
 // payload (for the checksum case), or the check bytes before it equal header_check's (for the
 // header case); a bit flip then has to defeat a partial checksum as well.
-TEST(WalReview7, DISABLED_RecordWhoseChecksumWasTornAtASectorBoundaryIsATornTail) {
+TEST(WalReview7, RecordWhoseChecksumWasTornAtASectorBoundaryIsATornTail) {
   SimDisk disk;
   auto wal = open_wal(disk, kOptions);
   ASSERT_NE(wal, nullptr);
@@ -103,7 +103,7 @@ TEST(WalReview7, DISABLED_RecordWhoseChecksumWasTornAtASectorBoundaryIsATornTail
 }
 
 // The same tear through a record's header: its length and type made it, its 3 check bytes did not.
-TEST(WalReview7, DISABLED_RecordWhoseHeaderWasTornAtASectorBoundaryIsATornTail) {
+TEST(WalReview7, RecordWhoseHeaderWasTornAtASectorBoundaryIsATornTail) {
   SimDisk disk;
   auto wal = open_wal(disk, kOptions);
   ASSERT_NE(wal, nullptr);
