@@ -61,6 +61,7 @@ void Clients::start_workload(const WorkloadOptions& options) {
     clients_.push_back(Client{next_process_++, std::nullopt,
                               NodeId(1 + rng_.below(world_.node_count())), false, false});
     const size_t client = clients_.size() - 1;
+    clients_[client].read_target = NodeId(1 + rng_.below(world_.node_count()));
     const VirtualTime first =
         std::max(options.from, world_.now()) + Duration{rng_.between(0, period.ns - 1)};
     world_.schedule(first, [this, client, period](World&) { schedule_next_call(client, period); });
@@ -141,7 +142,8 @@ void Clients::send(size_t client) {
   request.command.key = op.key;
   request.command.value = op.value.value_or("");
   request.command.expected = op.expected;
-  world_.send_client_request(c.target, std::move(request));
+  const bool read_elsewhere = op.kind == OpKind::kGet && c.read_target != kNoNode;
+  world_.send_client_request(read_elsewhere ? c.read_target : c.target, std::move(request));
 }
 
 void Clients::on_reply(const node::ClientReply& reply) {
@@ -219,6 +221,7 @@ void Clients::on_timeout(size_t client, uint64_t op_id) {
 
 void Clients::give_up(size_t client, NodeId next_target) {
   Client& c = clients_[client];
+  c.read_target = kNoNode;  // that node may be down: read where it writes from now on
   Operation& op = history_of(c).ops[*c.op];
   op.outcome = OpOutcome::kInfo;
   op.completed = world_.now();  // when the client gave up (the op itself never completes)

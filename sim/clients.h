@@ -78,6 +78,9 @@ class Clients {
     NodeId target;               // where it sends next: its idea of the leader
     bool is_probe = false;
     bool scripted = false;
+    // Where it sends reads: any node serves them (ReadIndex), so some clients read from a
+    // follower; once a call times out it reads from `target` instead.
+    NodeId read_target;
   };
 
   void schedule_next_call(size_t client, Duration period);
