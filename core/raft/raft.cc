@@ -252,11 +252,27 @@ void Raft::on_vote_request(const Message& m) {
   // a refusal carries ours so a stale candidate learns it.
   response.term = grant ? m.term : term_;
   response.reject = !grant;
+  // What we know to be committed, with its entry's term: the candidate may lack the news (see
+  // learn_commit_from_vote_response).
+  response.commit = log_.committed();
+  response.log_term = log_.term(log_.committed());
   if (grant && !pre_vote) {
     election_elapsed_ = 0;
     vote_ = m.from;
   }
   send(std::move(response));
+}
+
+// Commitment is a fact about the group, not about a term: if a voter says (commit, its term) is
+// committed and our log holds that entry, Log Matching makes our prefix the committed one. This
+// is how a candidate learns of a commit that no leader is left to tell it: the leader that
+// removed itself committed its removal on us, crashed before telling us, and, restarted outside
+// the configuration, never campaigns; we, still counting it as a voter, could never win its vote
+// (its log is longer) until we apply the removal (RaftStateful found it).
+void Raft::learn_commit_from_vote_response(const Message& m) {
+  if (m.commit <= log_.committed() || !log_.match_term(m.commit, m.log_term)) return;
+  GRAPE_MARK("raft.commit_learned_from_vote_response");
+  log_.commit_to(m.commit);
 }
 
 void Raft::on_vote_response(const Message& m) {
@@ -320,6 +336,9 @@ Status<StepError> Raft::step(const Message& m) {
   if (m.from == kNoNode || m.from == id_ ||
       (!may_be_new_to_us && !is_member(conf_state_, m.from))) {
     return Unexpected(StepError{StepErrorCode::kUnknownPeer, "message from no valid peer"});
+  }
+  if (m.type == MessageType::kVoteResponse || m.type == MessageType::kPreVoteResponse) {
+    learn_commit_from_vote_response(m);
   }
   if (!handle_term(m)) return Status<StepError>::ok();
 

@@ -228,6 +228,7 @@ class Raft {
   bool in_lease() const;
   void on_vote_request(const Message& m);
   void on_vote_response(const Message& m);
+  void learn_commit_from_vote_response(const Message& m);
   void on_vote_result(VoteResult result);
   void maybe_count_self_vote();
   VoteResult record_vote(NodeId from, bool granted);

@@ -134,7 +134,8 @@ std::string_view to_string(Role role);
 //                       reject_hint/log_term = the follower's conflict hint (fast back-off)
 //   kVote, kPreVote:    log_term/index = the candidate's last entry; transfer = leadership
 //                       transfer (bypasses leader stickiness)
-//   k*VoteResponse:     reject = vote denied
+//   k*VoteResponse:     reject = vote denied; commit/log_term = the voter's commit index and the
+//                       term of its entry there (a candidate lacking the news commits that far)
 //   kHeartbeat:         commit = min(leader commit, follower match); context = the read round
 //                       it confirms (0: none), echoed by the kHeartbeatResponse
 //   kReadIndex:         context = the reader's id for this read

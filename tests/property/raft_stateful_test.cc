@@ -1,7 +1,8 @@
 // Stateful property (RapidCheck's rc::state): a small Raft cluster driven command by command, in
 // the style of etcd's rafttest network, with every message an explicit value in an in-flight pool.
 // RapidCheck generates a sequence of commands (propose, tick, campaign, deliver, drop or duplicate
-// a message, crash, restart, partition, heal, change membership, transfer leadership) and, when a
+// a message, crash, restart, partition, heal, change membership, transfer leadership, stall and
+// resume a node's disk) and, when a
 // sequence breaks a property, shrinks it to a short one that still does.
 //
 // Properties:
@@ -12,7 +13,8 @@
 //     proposal is applied on a majority of its voters within a bounded number of rounds.
 //
 // The system under test is n1..n5 as raft::Raft objects over MemoryLogStores (their disks). The
-// case's parameters choose 3 or 5 initial voters, sometimes a learner; the other slots are idle
+// case's parameters choose 1, 3 or 5 initial voters, sometimes a learner (with one voter: the
+// shape of issue 6's defect 1, caught with stalls: mutant 07); the other slots are idle
 // processes outside the configuration until a membership change adds them. The harness follows
 // the Ready contract strictly: `messages` go into the pool at once, the Ready's entries and hard
 // state are written to the store, then `messages_after_persist` go into the pool, then
@@ -88,7 +90,7 @@ uint32_t bit(NodeId id) { return 1u << (id.value - 1); }
 
 struct Params {
   int voters = 3;        // n1..n<voters> are the initial voters
-  bool learner = false;  // with 3 voters, n4 starts as a learner
+  bool learner = false;  // n<voters + 1> starts as a learner
   int election_ticks = 3;
   bool pre_vote = true;
   bool check_quorum = true;
@@ -100,7 +102,8 @@ struct Params {
 };
 
 void showValue(const Params& p, std::ostream& os) {
-  os << p.voters << " voters" << (p.learner ? " + learner n4" : "") << ", election_ticks "
+  os << p.voters << " voters"
+     << (p.learner ? " + learner n" + std::to_string(p.voters + 1) : std::string()) << ", election_ticks "
      << p.election_ticks << (p.pre_vote ? ", pre-vote" : "")
      << (p.check_quorum ? ", check-quorum" : "") << ", append_entries_max " << p.append_entries_max
      << ", inflight_appends_max " << p.inflight_appends_max << ", seed " << p.seed;
@@ -108,7 +111,7 @@ void showValue(const Params& p, std::ostream& os) {
 
 rc::Gen<Params> gen_params() {
   return rc::gen::build<Params>(
-      rc::gen::set(&Params::voters, rc::gen::element(3, 5)),
+      rc::gen::set(&Params::voters, rc::gen::element(1, 3, 5)),
       rc::gen::set(&Params::learner, rc::gen::arbitrary<bool>()),
       rc::gen::set(&Params::election_ticks, rc::gen::inRange(3, 7)),
       rc::gen::set(&Params::pre_vote, rc::gen::arbitrary<bool>()),
@@ -199,6 +202,11 @@ class Cluster {
   // Processes.
   void crash(NodeId id, CrashPoint point, size_t choice);
   void restart(NodeId id);
+  // The node's disk stalls: it keeps stepping inputs (ticks, messages, proposals) but takes no
+  // Ready until it resumes, so one Ready then carries all of them, as when a slow sync holds a
+  // real node's loop: a campaign and the proposals that follow it can share one Ready.
+  void stall(NodeId id);
+  void resume(NodeId id);
 
   // RC_FAILs with the first violation the checker found.
   void assert_safe() const;
@@ -220,6 +228,7 @@ class Cluster {
     Role role = Role::kFollower;  // as last observed, to report elections to the checker
     Term term;
     bool applied_marker = false;  // this incarnation applied the liveness proposal
+    bool stalled = false;         // its disk stalls: no Ready is taken (stall())
   };
 
   Node& node(NodeId id) { return nodes_[id.value - 1]; }
@@ -394,6 +403,7 @@ void Cluster::route(const Message& m) {
 
 // The Ready contract, top to bottom, for every Ready the node has.
 void Cluster::drain(Node& n) {
+  if (n.stalled) return;
   for (int i = 0; n.raft && n.raft->has_ready(); ++i) {
     if (i == kReadiesPerInputMax) RC_FAIL("n" + std::to_string(n.id.value) + " never falls quiet");
     const Ready ready = n.raft->take_ready();
@@ -483,9 +493,23 @@ void Cluster::crash(NodeId id, CrashPoint point, size_t choice) {
            << n.store->hard_state() << "\n";
 }
 
+void Cluster::stall(NodeId id) {
+  Node& n = node(id);
+  if (!n.raft) return;
+  n.stalled = true;
+}
+
+void Cluster::resume(NodeId id) {
+  Node& n = node(id);
+  if (!n.raft || !n.stalled) return;
+  n.stalled = false;
+  drain(n);
+}
+
 void Cluster::restart(NodeId id) {
   Node& n = node(id);
   if (n.raft) return;
+  n.stalled = false;
   ++n.incarnation;
   ++restarts_;
   n.raft = std::make_unique<Raft>(n.config, *n.store,
@@ -520,6 +544,7 @@ void Cluster::assert_live() {
   RC_LOG() << "liveness: heal, restart every node, deliver and tick\n";
   heal();
   for (Node& n : nodes_) restart(n.id);
+  for (Node& n : nodes_) resume(n.id);
   // Elections take at most a few timeouts once everything is delivered; split votes are
   // resolved by the randomized timeouts. A proposal made at a leader that then loses its term
   // may be discarded, and one made during a leadership transfer is refused, so the client
@@ -835,6 +860,28 @@ class TransferLeadership final : public RaftCommand {
   NodeId to_;
 };
 
+class StallDisk final : public RaftCommand {
+ public:
+  explicit StallDisk(const Model& m) : node_(up_node(m)) {}
+  void checkPreconditions(const Model& m) const override { RC_PRE(m.is_up(node_)); }
+  void show(std::ostream& os) const override { os << "stall the disk of n" << node_; }
+
+ private:
+  void act(Cluster& c) const override { c.stall(node_); }
+  NodeId node_;
+};
+
+class ResumeDisk final : public RaftCommand {
+ public:
+  explicit ResumeDisk(const Model& m) : node_(up_node(m)) {}
+  void checkPreconditions(const Model& m) const override { RC_PRE(m.is_up(node_)); }
+  void show(std::ostream& os) const override { os << "resume the disk of n" << node_; }
+
+ private:
+  void act(Cluster& c) const override { c.resume(node_); }
+  NodeId node_;
+};
+
 // Weights by repetition: the network's choices are the common case, faults rarer. Tuned against
 // planted bugs (see the commit that introduced this file): single deliveries and campaigns make
 // the odd interleavings, whole-network rounds (`run`) help stale messages meet newer terms but
@@ -844,7 +891,8 @@ rc::Gen<std::shared_ptr<const CommandBase>> gen_command(const Model& model) {
       Deliver, Deliver, Deliver, Deliver, Deliver, DeliverAll, DeliverAll, DeliverAll, DeliverAll,
       DeliverTo, DeliverTo, Run, Drop, Duplicate, Tick, Tick, TickAll, TickAll, Campaign, Campaign,
       ProposeAtLeader, ProposeAtLeader, ProposeAtLeader, ProposeAt, Crash, Restart, Restart,
-      Partition, Heal, Heal, ChangeMembership, TransferLeadership>()(model);
+      Partition, Heal, Heal, ChangeMembership, TransferLeadership, StallDisk, ResumeDisk,
+      ResumeDisk>()(model);
 }
 
 // --- command sequences ---------------------------------------------------------------------

@@ -308,3 +308,47 @@ TEST(NodeReview7, ReadIndexAnswerForAPreviousIncarnationDoesNotConfirmANewRead) 
 
 }  // namespace
 }  // namespace grape
+
+namespace grape::test {
+namespace {
+
+// A candidate that never heard of a commit learns it from a vote answer, when it holds the entry
+// the voter names (Log Matching makes its prefix the committed one); never otherwise.
+TEST(RaftVoteCommit, CandidateLearnsCommitFromAVoteAnswerWhenItHoldsThatEntry) {
+  NodeOptions o;
+  o.id = 1;
+  o.pre_vote = false;
+  TestNode n1 = make_node(o, make_entries(LogIndex(1), {1, 1, 2, 2, 2, 2}),
+                          {Term(2), kNoNode, LogIndex(4)});
+  n1->campaign();
+  (void)handle_all_ready(n1);
+  ASSERT_EQ(n1->role(), raft::Role::kCandidate);
+  raft::Message denied = make_vote_response(2, 1, n1->term().value, false);
+  denied.commit = LogIndex(6);
+  denied.log_term = Term(2);
+  receive(n1, denied);
+  EXPECT_EQ(n1->log().committed(), LogIndex(6));
+}
+
+TEST(RaftVoteCommit, AVoteAnswerNamingAnEntryWeDoNotHoldCommitsNothing) {
+  NodeOptions o;
+  o.id = 1;
+  o.pre_vote = false;
+  TestNode n1 = make_node(o, make_entries(LogIndex(1), {1, 1, 2, 2, 2, 2}),
+                          {Term(2), kNoNode, LogIndex(4)});
+  n1->campaign();
+  (void)handle_all_ready(n1);
+  raft::Message other = make_vote_response(2, 1, n1->term().value, false);
+  other.commit = LogIndex(6);
+  other.log_term = Term(3);  // their entry 6 is of term 3: not ours
+  receive(n1, other);
+  EXPECT_EQ(n1->log().committed(), LogIndex(4));
+  raft::Message beyond = make_vote_response(3, 1, n1->term().value, false);
+  beyond.commit = LogIndex(9);  // past our log
+  beyond.log_term = Term(2);
+  receive(n1, beyond);
+  EXPECT_EQ(n1->log().committed(), LogIndex(4));
+}
+
+}  // namespace
+}  // namespace grape::test
