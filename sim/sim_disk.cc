@@ -58,7 +58,7 @@ class SimDisk::SimFile final : public storage::File {
     if (disk_->eio_) return Unexpected(disk_->error(DiskErrorCode::kIo, "write", path_));
     auto& d = inode_->data;
     if (d.size() < offset + data.size()) d.resize(offset + data.size());
-    std::memcpy(d.data() + offset, data.data(), data.size());
+    if (!data.empty()) std::memcpy(d.data() + offset, data.data(), data.size());
     inode_->touch(offset, offset + data.size());
     disk_->last_write_inode_ = inode_;
     disk_->last_write_offset_ = offset;

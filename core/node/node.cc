@@ -95,27 +95,6 @@ void Node::start_read(const ClientRequest& request) {
                                       std::nullopt, ticks_});
 }
 
-void Node::set_disk_failing(bool failing) {
-  disk_failing_ = failing;
-  if (failing) hand_off_for_failing_disk();
-}
-
-void Node::hand_off_for_failing_disk() {
-  if (raft_.role() != raft::Role::kLeader || raft_.transfer_target() != kNoNode) return;
-  NodeId best;
-  LogIndex best_match;
-  for (NodeId voter : raft_.conf_state().voters) {
-    const raft::Progress* pr = voter == raft_.id() ? nullptr : raft_.progress(voter);
-    if (pr != nullptr && (best == kNoNode || pr->match > best_match)) {
-      best = voter;
-      best_match = pr->match;
-    }
-  }
-  if (best == kNoNode) return;  // alone: nobody to hand over to
-  GRAPE_MARK("node.leadership_handed_off_for_failing_disk");
-  (void)raft_.transfer_leadership(best);
-}
-
 void Node::serve_reads() {
   const LogIndex applied = applied_;  // what the kv store holds, not what Raft has restored
   for (auto it = reads_.begin(); it != reads_.end();) {
@@ -152,7 +131,6 @@ void Node::tick() {
   raft_.tick();
   ++ticks_;
   expire_reads();
-  if (disk_failing_) hand_off_for_failing_disk();
   if (!has_orphaned_pending()) {
     orphaned_ticks_ = 0;
     return;

@@ -101,9 +101,7 @@ class Node {
   // The disk refuses writes (full, I/O errors): client requests are refused (kRejected) rather
   // than piled up behind writes that cannot become durable; the driver clears it once a write
   // succeeds again.
-  // A leader whose disk fails hands leadership to its most caught-up voter (checked every tick
-  // while the disk fails): it can neither make its own entries durable nor accept writes.
-  void set_disk_failing(bool failing);
+  void set_disk_failing(bool failing) { disk_failing_ = failing; }
   bool disk_failing() const { return disk_failing_; }
 
   bool has_ready() const {
@@ -136,7 +134,6 @@ class Node {
   void start_read(const ClientRequest& request);
   void serve_reads();
   void expire_reads();
-  void hand_off_for_failing_disk();
   void reply(uint64_t client, uint64_t request, ReplyStatus status, kv::Result result = {});
   // Whether a request past the commit index was proposed in a leadership this node no longer
   // holds (its fate now rests with another leader).
