@@ -133,28 +133,35 @@ std::vector<NodeId> World::node_ids() const {
 // ---------------------------------------------------------------------------------------------
 // Booting and ticking
 
+// Recovery could not open `what` (the log, a snapshot). Corruption: the node refuses to start
+// for good, and unless a `corrupt` fault damaged its synced bytes, the storage damaged itself (a
+// storage_integrity violation). An I/O failure: started again later, as a supervisor would.
+void World::start_failed(SimNode& n, bool corrupt, const std::string& what,
+                         const std::string& message) {
+  if (corrupt) {
+    n.refused_start = "corrupt " + what + ": " + message;
+    note(TraceKind::kDiskFault, n.id, "start refused: " + n.refused_start);
+    if (!n.corruption_injected) {
+      checker_.add_violation("storage_integrity", n.id,
+                             "the " + what + " is damaged though no corruption was injected: " +
+                                 message);
+    }
+    return;
+  }
+  note(TraceKind::kDiskFault, n.id, "start failed: " + message + " (retried)");
+  const NodeId id = n.id;
+  schedule(now_ + kStartRetry, [id](World& w) {
+    if (!w.is_up(id) && w.node(id).refused_start.empty()) w.restart(id);
+  });
+}
+
 bool World::boot(SimNode& n) {
   // Recovery first, as a process would: replay the write-ahead log from the disk.
   std::optional<storage::WalScan::Damage> repaired;
   auto wal = storage::Wal::open(n.disk, kWalDir, storage::WalOptions{options_.wal_segment_bytes, false},
                                 &repaired);
   if (!wal) {
-    const storage::WalError& e = wal.error();
-    if (e.corrupt) {
-      n.refused_start = "corrupt log: " + e.message;
-      note(TraceKind::kDiskFault, n.id, "start refused: " + n.refused_start);
-      // Only a `corrupt` fault damages synced bytes; any other damage the log did to itself.
-      if (!n.corruption_injected) {
-        checker_.add_violation("storage_integrity", n.id,
-                               "the log is damaged though no corruption was injected: " + e.message);
-      }
-    } else {
-      note(TraceKind::kDiskFault, n.id, "start failed: " + e.message + " (retried)");
-      const NodeId id = n.id;
-      schedule(now_ + kStartRetry, [id](World& w) {
-        if (!w.is_up(id) && w.node(id).refused_start.empty()) w.restart(id);
-      });
-    }
+    start_failed(n, wal.error().corrupt, "log", wal.error().message);
     return false;
   }
   if (repaired) {
@@ -167,22 +174,7 @@ bool World::boot(SimNode& n) {
   auto snapshot = n.snapshots.load_latest(kGroup);
   if (!snapshot) {
     n.wal.reset();
-    const storage::SnapshotError& e = snapshot.error();
-    if (e.corrupt) {
-      n.refused_start = "corrupt snapshot: " + e.message;
-      note(TraceKind::kDiskFault, n.id, "start refused: " + n.refused_start);
-      if (!n.corruption_injected) {
-        checker_.add_violation("storage_integrity", n.id,
-                               "a snapshot is damaged though no corruption was injected: " +
-                                   e.message);
-      }
-    } else {
-      note(TraceKind::kDiskFault, n.id, "start failed: " + e.message + " (retried)");
-      const NodeId id = n.id;
-      schedule(now_ + kStartRetry, [id](World& w) {
-        if (!w.is_up(id) && w.node(id).refused_start.empty()) w.restart(id);
-      });
-    }
+    start_failed(n, snapshot.error().corrupt, "snapshot", snapshot.error().message);
     return false;
   }
   storage::GroupLog& log = n.wal->group(kGroup);

@@ -217,6 +217,7 @@ class World {
   // Starts the node's process from its disk; false if the log cannot be opened (the reason is
   // in the trace; an I/O failure is retried, corruption is not).
   bool boot(SimNode& n);
+  void start_failed(SimNode& n, bool corrupt, const std::string& what, const std::string& message);
   void schedule_tick(SimNode& n, VirtualTime at);
   void deliver(NodeId to, uint32_t slot);
   void deliver_client_request(NodeId to, uint32_t slot);

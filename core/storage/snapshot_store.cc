@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/storage/codec.h"
 #include "core/storage/crc32c.h"
 
 namespace grape::storage {
@@ -14,51 +15,22 @@ constexpr char kMagic[8] = {'G', 'R', 'A', 'P', 'E', 'S', 'N', 'P'};
 constexpr uint32_t kVersion = 1;
 constexpr const char* kSuffix = ".snap";
 
-template <class T>
-void put(Bytes& out, T value) {
-  const auto* p = reinterpret_cast<const std::byte*>(&value);
-  out.insert(out.end(), p, p + sizeof(T));
-}
-
 void put_ids(Bytes& out, const std::vector<NodeId>& ids) {
   put<uint32_t>(out, static_cast<uint32_t>(ids.size()));
   for (NodeId id : ids) put<uint64_t>(out, id.value);
 }
 
-class Reader {
- public:
-  explicit Reader(std::span<const std::byte> data) : data_(data) {}
-  template <class T>
-  bool get(T& value) {
-    if (data_.size() - pos_ < sizeof(T)) return false;
-    std::memcpy(&value, data_.data() + pos_, sizeof(T));
-    pos_ += sizeof(T);
-    return true;
+bool get_ids(Reader& in, std::vector<NodeId>& ids) {
+  uint32_t n = 0;
+  if (!in.get(n)) return false;
+  ids.clear();
+  for (uint32_t i = 0; i < n; ++i) {
+    uint64_t v = 0;
+    if (!in.get(v)) return false;
+    ids.push_back(NodeId(v));
   }
-  bool get_ids(std::vector<NodeId>& ids) {
-    uint32_t n;
-    if (!get(n) || n > (data_.size() - pos_) / 8) return false;
-    ids.clear();
-    for (uint32_t i = 0; i < n; ++i) {
-      uint64_t v = 0;
-      get(v);
-      ids.push_back(NodeId(v));
-    }
-    return true;
-  }
-  bool get_bytes(uint64_t n, Bytes& out) {
-    if (data_.size() - pos_ < n) return false;
-    out.assign(data_.begin() + static_cast<ptrdiff_t>(pos_),
-               data_.begin() + static_cast<ptrdiff_t>(pos_ + n));
-    pos_ += n;
-    return true;
-  }
-  size_t pos() const { return pos_; }
-
- private:
-  std::span<const std::byte> data_;
-  size_t pos_ = 0;
-};
+  return true;
+}
 
 std::string hex16(uint64_t v) {
   char buf[20];
@@ -129,8 +101,8 @@ Expected<raft::Snapshot, std::string> decode_snapshot_file(std::span<const std::
   raft::Snapshot s;
   if (!in.get(magic) || std::memcmp(magic, kMagic, 8) != 0 || !in.get(version) ||
       version != kVersion || !in.get(g) || g != group.value || !in.get(index) || !in.get(term) ||
-      !in.get_ids(s.meta.conf_state.voters) || !in.get_ids(s.meta.conf_state.voters_outgoing) ||
-      !in.get_ids(s.meta.conf_state.learners) || !in.get_ids(s.meta.conf_state.learners_next) ||
+      !get_ids(in, s.meta.conf_state.voters) || !get_ids(in, s.meta.conf_state.voters_outgoing) ||
+      !get_ids(in, s.meta.conf_state.learners) || !get_ids(in, s.meta.conf_state.learners_next) ||
       !in.get(size) || !in.get_bytes(size, s.data) || in.pos() != bytes.size() - 4) {
     return Unexpected(std::string("not a snapshot of group ") + std::to_string(group.value) +
                       " in format version " + std::to_string(kVersion));

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/base/assert.h"
+#include "core/storage/codec.h"
 #include "core/storage/crc32c.h"
 
 namespace grape::storage {
@@ -27,43 +28,12 @@ constexpr const char* kSuffix = ".wal";
 
 // --- encoding ---------------------------------------------------------------------------------
 
-template <class T>
-void put(std::vector<std::byte>& out, T value) {
-  const auto* p = reinterpret_cast<const std::byte*>(&value);
-  out.insert(out.end(), p, p + sizeof(T));
-}
-
 uint32_t header_check(uint32_t length, uint8_t type) {
   std::byte h[5];
   std::memcpy(h, &length, 4);
   h[4] = std::byte{type};
   return crc32c(h) & 0xFFFFFF;
 }
-
-// Bounds-checked little-endian reads of one payload.
-class Reader {
- public:
-  explicit Reader(std::span<const std::byte> data) : data_(data) {}
-  template <class T>
-  bool get(T& value) {
-    if (data_.size() - pos_ < sizeof(T)) return false;
-    std::memcpy(&value, data_.data() + pos_, sizeof(T));
-    pos_ += sizeof(T);
-    return true;
-  }
-  bool get_bytes(size_t n, Bytes& out) {
-    if (data_.size() - pos_ < n) return false;
-    out.assign(data_.begin() + static_cast<ptrdiff_t>(pos_),
-               data_.begin() + static_cast<ptrdiff_t>(pos_ + n));
-    pos_ += n;
-    return true;
-  }
-  bool done() const { return pos_ == data_.size(); }
-
- private:
-  std::span<const std::byte> data_;
-  size_t pos_ = 0;
-};
 
 bool all_zero(std::span<const std::byte> bytes) {
   return std::all_of(bytes.begin(), bytes.end(), [](std::byte b) { return b == std::byte{0}; });
