@@ -1,0 +1,60 @@
+#pragma once
+// The peer wire format: Raft messages serialized with cereal's portable binary archive, carried in
+// frames that say how long they are, which format version wrote them and what they hold, guarded
+// by CRC32C. A reader that meets anything else (a bad checksum, an unknown version, a frame
+// larger than the limit, a payload that does not decode) gets an error saying which: the runtime
+// then closes that one connection, never the process.
+//
+// Frame (little endian):  u32 payload length | u8 version | u8 kind | u16 zero | u32 crc | payload
+//   crc: CRC32C of the 8 header bytes before it and of the payload.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/base/bytes.h"
+#include "core/base/expected.h"
+#include "core/raft/types.h"
+
+namespace grape::net {
+
+inline constexpr uint8_t kWireVersion = 1;
+inline constexpr size_t kFrameHeaderBytes = 12;
+inline constexpr uint32_t kFrameBytesMax = 64u << 20;  // a snapshot chunk or an append batch
+
+enum class FrameKind : uint8_t {
+  kRaft = 1,       // one raft::Message
+  kHandshake = 2,  // reserved for the peer handshake
+};
+
+struct Frame {
+  FrameKind kind = FrameKind::kRaft;
+  Bytes payload;
+};
+
+Bytes encode_frame(FrameKind kind, std::span<const std::byte> payload);
+
+// Splits a byte stream into frames: feed what the socket read, then take frames until it says
+// it needs more. After an error the stream is unusable (close the connection).
+class FrameReader {
+ public:
+  explicit FrameReader(uint32_t frame_bytes_max = kFrameBytesMax) : max_(frame_bytes_max) {}
+  void feed(std::span<const std::byte> bytes);
+  // A frame, nullopt when more bytes are needed, or an error naming what is wrong.
+  Expected<std::optional<Frame>, std::string> next();
+  size_t buffered() const { return buffer_.size() - start_; }
+
+ private:
+  uint32_t max_;
+  Bytes buffer_;
+  size_t start_ = 0;
+};
+
+Bytes encode_message(const raft::Message& message);
+// Never throws and never allocates more than the payload could hold.
+Expected<raft::Message, std::string> decode_message(std::span<const std::byte> payload);
+
+}  // namespace grape::net
