@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libcli11-dev libboost-dev libboost-system-dev libcereal-dev librapidcheck-dev
   libgtest-dev libgmock-dev libyaml-cpp-dev nlohmann-json3-dev libxxhash-dev libbenchmark-dev
+  libssl-dev  # the peer handshake: HMAC-SHA256 (OpenSSL libcrypto)
   time jq  # make mutants: peak memory of each run, sweep results in JSON
 )
 
