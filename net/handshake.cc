@@ -7,7 +7,6 @@
 #include <sstream>
 
 #include <cereal/archives/portable_binary.hpp>
-#include <cereal/types/string.hpp>
 
 namespace grape::net {
 namespace {
@@ -30,7 +29,9 @@ Bytes encode(const Payload& p) {
   std::ostringstream out(std::ios::binary);
   {
     cereal::PortableBinaryOutputArchive ar(out);
-    ar(static_cast<uint8_t>(p.kind), p.cluster, p.node);
+    ar(static_cast<uint8_t>(p.kind), static_cast<uint64_t>(p.cluster.size()));
+    ar(cereal::binary_data(p.cluster.data(), p.cluster.size()));
+    ar(p.node);
     ar(static_cast<uint64_t>(p.challenge.size()));
     ar(cereal::binary_data(p.challenge.data(), p.challenge.size()));
     ar(static_cast<uint64_t>(p.proof.size()));
@@ -51,8 +52,14 @@ Expected<Payload, std::string> decode(std::span<const std::byte> bytes) {
     Payload p;
     uint8_t kind = 0;
     uint64_t n = 0;
-    ar(kind, p.cluster, p.node);
+    ar(kind, n);
     if (kind < 1 || kind > 3) return Unexpected("unknown handshake message " + std::to_string(kind));
+    // Every length is checked before anything is allocated for it: garbage must not make us
+    // reserve what it claims.
+    if (n > kNameBytesMax) return Unexpected(std::string("cluster name too long"));
+    p.cluster.resize(n);
+    if (n > 0) ar(cereal::binary_data(p.cluster.data(), n));
+    ar(p.node);
     p.kind = static_cast<Kind>(kind);
     ar(n);
     if (n > kChallengeBytes) return Unexpected(std::string("challenge too long"));
