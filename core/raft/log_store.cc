@@ -18,7 +18,11 @@ const Entry& MemoryLogStore::entry(LogIndex index) const {
 }
 
 void MemoryLogStore::mark_snapshot(LogIndex index, Term t) {
-  if (index <= snapshot_index_) return;
+  if (index < snapshot_index_) return;
+  if (index == snapshot_index_) {
+    snapshot_term_ = t;
+    return;
+  }
   if (index <= last_index() && term(index) == t) {
     entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(index - snapshot_index_));
   } else {
@@ -54,6 +58,17 @@ Status<StoreError> MemoryLogStore::append(std::span<const Entry> entries) {
     entries_.push_back(e);
   }
   return Status<StoreError>::ok();
+}
+
+void MemoryLogStore::truncate_from(LogIndex from) {
+  GRAPE_ASSERT(from > snapshot_index_, "truncate at " << from << " below the snapshot");
+  if (from <= last_index()) entries_.resize(from - snapshot_index_.next());
+}
+
+void MemoryLogStore::push(Entry entry) {
+  GRAPE_ASSERT(entry.index == last_index().next(), "entry " << entry.index << " after "
+                                                            << last_index());
+  entries_.push_back(std::move(entry));
 }
 
 Status<StoreError> MemoryLogStore::set_hard_state(const HardState& state) {

@@ -43,7 +43,8 @@ class LogStore {
   [[nodiscard]] virtual Status<StoreError> set_hard_state(const HardState& state) = 0;
 };
 
-// Everything in memory: the Raft core's tests and the simulator's disk model sit on it.
+// Everything in memory: the Raft core's unit tests sit on it, and the write-ahead log keeps each
+// group's in-memory index in one (storage::GroupLog), adding the records that make it durable.
 class MemoryLogStore final : public LogStore {
  public:
   MemoryLogStore();
@@ -60,7 +61,13 @@ class MemoryLogStore final : public LogStore {
   // A snapshot at (index, term) is stored: drop the entries it covers (compaction), or all of
   // them if the log does not hold (index, term) (a snapshot from the leader). As the write-ahead
   // log's GroupLog::mark_snapshot.
+  // A mark at the current snapshot index only names its term (a write-ahead-log replay closes a
+  // hole left by deleted segments that way).
   void mark_snapshot(LogIndex index, Term term);
+  // Drops the entries from `from` on (above the snapshot).
+  void truncate_from(LogIndex from);
+  // Appends one entry at last_index() + 1, moving it (replay of a large log).
+  void push(Entry entry);
 
   // Direct read access for checkers and tests.
   const Entry& entry(LogIndex index) const;

@@ -241,16 +241,18 @@ class Replayer {
 
 // GroupLog grants Replayer's static helpers access through Wal (its friend).
 struct ReplayAccess {
-  static void hard_state(GroupLog& log, const raft::HardState& hs) { log.hard_state_ = hs; }
-  static void truncate(GroupLog& log, LogIndex from) { log.apply_truncate(from); }
-  static void snapshot(GroupLog& log, LogIndex index, Term term) { log.apply_snapshot(index, term); }
-  static void entry(GroupLog& log, raft::Entry e) { log.apply_entry(std::move(e)); }
+  static void hard_state(GroupLog& log, const raft::HardState& hs) {
+    (void)log.memory_.set_hard_state(hs);
+  }
+  static void truncate(GroupLog& log, LogIndex from) { log.memory_.truncate_from(from); }
+  static void snapshot(GroupLog& log, LogIndex index, Term term) {
+    log.memory_.mark_snapshot(index, term);
+  }
+  static void entry(GroupLog& log, raft::Entry e) { log.memory_.push(std::move(e)); }
   // A hole: the entries before `first` are gone (their segment was deleted once a snapshot
   // covered them; the snapshot mark that says so comes later in the log).
   static void restart_at(GroupLog& log, LogIndex first) {
-    log.entries_.clear();
-    log.snapshot_index_ = first.prev();
-    log.snapshot_term_ = Term(0);
+    log.memory_.mark_snapshot(first.prev(), Term(0));
   }
 };
 
@@ -288,86 +290,30 @@ std::string segment_name(uint64_t number) { return hex_name(number) + kSuffix; }
 
 // --- GroupLog ------------------------------------------------------------------------------------
 
-Term GroupLog::term(LogIndex index) const {
-  if (index == snapshot_index_) return snapshot_term_;
-  return entry(index).term;
-}
-
-const raft::Entry& GroupLog::entry(LogIndex index) const {
-  GRAPE_ASSERT(index > snapshot_index_ && index <= last_index(),
-               "index " << index << " outside [" << first_index() << ", " << last_index() << "]");
-  return entries_[index - snapshot_index_.next()];
-}
-
-void GroupLog::entries(LogIndex lo, LogIndex hi, size_t max_bytes,
-                       std::vector<raft::Entry>& out) const {
-  GRAPE_ASSERT(lo >= first_index() && lo <= hi && hi <= last_index().next(),
-               "range [" << lo << ", " << hi << ") outside [" << first_index() << ", "
-                         << last_index().next() << ")");
-  size_t bytes = 0;
-  for (LogIndex i = lo; i < hi; i = i.next()) {
-    const raft::Entry& e = entry(i);
-    if (i > lo && bytes + e.data.size() > max_bytes) break;
-    bytes += e.data.size();
-    out.push_back(e);
-  }
-}
-
 Status<raft::StoreError> GroupLog::append(std::span<const raft::Entry> entries) {
   if (entries.empty()) return Status<raft::StoreError>::ok();
   const LogIndex first = entries.front().index;
-  GRAPE_ASSERT(first > snapshot_index_ && first <= last_index().next(),
-               "append at " << first << " outside (" << snapshot_index_ << ", "
-                            << last_index().next() << "]");
   if (first <= last_index()) {
-    apply_truncate(first);
     std::vector<std::byte> payload;
     put<uint64_t>(payload, group_.value);
     put<uint64_t>(payload, first.value);
     wal_->stage_record(RecordType::kTruncate, payload);
   }
-  for (const raft::Entry& e : entries) {
-    GRAPE_ASSERT(e.index == last_index().next(), "entries not contiguous at " << e.index);
-    apply_entry(e);
-  }
+  (void)memory_.append(entries);  // replaces the suffix from `first`, checks contiguity
   wal_->stage_entries(group_, entries);
   return Status<raft::StoreError>::ok();
 }
 
 Status<raft::StoreError> GroupLog::set_hard_state(const raft::HardState& state) {
-  hard_state_ = state;
+  (void)memory_.set_hard_state(state);
   wal_->stage_hard_state(*this);
   return Status<raft::StoreError>::ok();
 }
 
 void GroupLog::mark_snapshot(LogIndex index, Term term) {
-  if (index <= snapshot_index_) return;
-  apply_snapshot(index, term);
+  if (index <= snapshot_index()) return;
+  memory_.mark_snapshot(index, term);
   wal_->stage_snapshot(*this);
-}
-
-void GroupLog::apply_truncate(LogIndex from) {
-  GRAPE_ASSERT(from > snapshot_index_, "truncate at " << from << " below the snapshot");
-  if (from > last_index()) return;
-  entries_.resize(from - snapshot_index_.next());
-}
-
-void GroupLog::apply_entry(raft::Entry entry) { entries_.push_back(std::move(entry)); }
-
-void GroupLog::apply_snapshot(LogIndex index, Term term) {
-  if (index < snapshot_index_) return;
-  if (index == snapshot_index_) {
-    snapshot_term_ = term;  // a repeated mark, or the one that closes a replay's hole
-    return;
-  }
-  const bool holds = index <= last_index() && this->term(index) == term;
-  if (holds) {
-    entries_.erase(entries_.begin(), entries_.begin() + static_cast<ptrdiff_t>(index - snapshot_index_));
-  } else {
-    entries_.clear();
-  }
-  snapshot_index_ = index;
-  snapshot_term_ = term;
 }
 
 // --- scanning --------------------------------------------------------------------------------------

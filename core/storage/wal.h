@@ -35,7 +35,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -114,12 +113,15 @@ class GroupLog final : public raft::LogStore {
   // `wal` receives the staged writes (null: a read-only replay, as `grape wal inspect` does).
   GroupLog(Wal* wal, GroupId group) : wal_(wal), group_(group) {}
 
-  raft::HardState hard_state() const override { return hard_state_; }
-  LogIndex first_index() const override { return snapshot_index_.next(); }
-  LogIndex last_index() const override { return snapshot_index_ + entries_.size(); }
-  Term term(LogIndex index) const override;
+  // Reads come from the in-memory index.
+  raft::HardState hard_state() const override { return memory_.hard_state(); }
+  LogIndex first_index() const override { return memory_.first_index(); }
+  LogIndex last_index() const override { return memory_.last_index(); }
+  Term term(LogIndex index) const override { return memory_.term(index); }
   void entries(LogIndex lo, LogIndex hi, size_t max_bytes,
-               std::vector<raft::Entry>& out) const override;
+               std::vector<raft::Entry>& out) const override {
+    memory_.entries(lo, hi, max_bytes, out);
+  }
 
   // Staged: durable once the Wal's next sync() returns ok.
   Status<raft::StoreError> append(std::span<const raft::Entry> entries) override;
@@ -129,24 +131,16 @@ class GroupLog final : public raft::LogStore {
   void mark_snapshot(LogIndex index, Term term);
 
   GroupId group() const { return group_; }
-  LogIndex snapshot_index() const { return snapshot_index_; }
-  Term snapshot_term() const { return snapshot_term_; }
-  const raft::Entry& entry(LogIndex index) const;
+  LogIndex snapshot_index() const { return memory_.first_index().prev(); }
+  Term snapshot_term() const { return memory_.term(snapshot_index()); }
+  const raft::Entry& entry(LogIndex index) const { return memory_.entry(index); }
 
  private:
-  friend class Wal;
-  friend struct ReplayAccess;
-  // Replay and staging share these: they change memory only.
-  void apply_truncate(LogIndex from);
-  void apply_entry(raft::Entry entry);
-  void apply_snapshot(LogIndex index, Term term);
+  friend struct ReplayAccess;  // replay changes the memory index only
 
   Wal* wal_;
   GroupId group_;
-  raft::HardState hard_state_;
-  LogIndex snapshot_index_;
-  Term snapshot_term_;
-  std::deque<raft::Entry> entries_;  // entries_[i] holds snapshot_index_ + 1 + i
+  raft::MemoryLogStore memory_;  // what the log holds, as its records replay
 };
 
 struct WalStats {
@@ -173,14 +167,12 @@ class Wal {
   // The group's log, created empty on first use.
   GroupLog& group(GroupId id);
   const GroupLog& group(GroupId id) const;  // one that exists
-  bool has_group(GroupId id) const { return groups_.count(id) > 0; }
   std::vector<GroupId> groups() const;
 
   // Writes everything staged as one write and makes it durable with one sync (group commit).
   // On failure nothing staged is lost: the next sync() retries it.
   [[nodiscard]] Status<raft::StoreError> sync();
   bool has_staged() const { return !staged_.empty(); }
-  uint64_t staged_bytes() const { return staged_.size(); }
 
   const WalStats& stats() const { return stats_; }
   const std::string& dir() const { return dir_; }
