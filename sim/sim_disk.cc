@@ -279,10 +279,5 @@ std::string SimDisk::crash(DiskCrashFault fault, Rng& rng) {
   return what;
 }
 
-uint64_t SimDisk::bytes_stored() const {
-  uint64_t total = 0;
-  for (const auto& [path, inode] : names_) total += inode->data.size();
-  return total;
-}
 
 }  // namespace grape::sim

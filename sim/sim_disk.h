@@ -57,7 +57,6 @@ class SimDisk final : public storage::Disk {
   bool full() const { return full_; }
   bool eio() const { return eio_; }
 
-  uint64_t bytes_stored() const;  // current bytes over all files (for limits and stats)
 
   struct Inode;
   class SimFile;

@@ -102,7 +102,6 @@ class Node {
   // than piled up behind writes that cannot become durable; the driver clears it once a write
   // succeeds again.
   void set_disk_failing(bool failing) { disk_failing_ = failing; }
-  bool disk_failing() const { return disk_failing_; }
 
   bool has_ready() const {
     return !replies_.empty() || snapshot_to_save_ != nullptr || raft_.has_ready();

@@ -82,7 +82,6 @@ class RaftLog {
   // for the snapshot's position itself, since the store does not know it yet.
   void restore(LogIndex index, Term term);
   void snapshot_stored(LogIndex index);
-  bool has_pending_snapshot() const { return pending_snapshot_.has_value(); }
 
  private:
   // First index of a conflict (different term at the same index) or of the first new entry;
