@@ -5,6 +5,7 @@
 
 #include <cereal/archives/portable_binary.hpp>
 
+#include "core/storage/codec.h"
 #include "core/storage/crc32c.h"
 
 namespace grape::net {
@@ -120,12 +121,10 @@ void load_message(InArchive& ar, raft::Message& m) {
   ar(m.done);
 }
 
-void put_u32(Bytes& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::byte>(v >> (8 * i)));
-}
 uint32_t get_u32(const std::byte* p) {
-  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
-         (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
 }
 
 }  // namespace
@@ -133,14 +132,14 @@ uint32_t get_u32(const std::byte* p) {
 Bytes encode_frame(FrameKind kind, std::span<const std::byte> payload) {
   Bytes out;
   out.reserve(kFrameHeaderBytes + payload.size());
-  put_u32(out, static_cast<uint32_t>(payload.size()));
+  storage::put<uint32_t>(out, static_cast<uint32_t>(payload.size()));
   out.push_back(std::byte{kWireVersion});
   out.push_back(static_cast<std::byte>(kind));
   out.push_back(std::byte{0});
   out.push_back(std::byte{0});
   uint32_t crc = storage::crc32c(std::span<const std::byte>(out).first(8));
   crc = storage::crc32c(payload, crc);
-  put_u32(out, crc);
+  storage::put<uint32_t>(out, crc);
   out.insert(out.end(), payload.begin(), payload.end());
   return out;
 }
