@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/base/assert.h"
+#include "core/node/node_storage.h"
 #include "core/storage/snapshot_store.h"
 #include "core/storage/wal.h"
 #include "sim/sim_disk.h"
@@ -56,11 +57,7 @@ constexpr Duration kStartRetry{200'000'000};
 struct World::SimNode {
   NodeId id;
   SimDisk disk;                        // the node's disk: survives crashes
-  storage::SnapshotStore snapshots{disk, kSnapshotDir};
-  std::unique_ptr<storage::Wal> wal;   // the process's open log: null while down
-  // The newest snapshot stored: the log is compacted up to the one before it, so followers a
-  // little behind still get entries rather than a snapshot.
-  std::optional<raft::SnapshotMeta> last_saved_snapshot;
+  std::unique_ptr<node::NodeStorage> storage;  // the process's open log: null while down
   std::unique_ptr<node::Node> node;  // the process: null while down
   uint64_t incarnation = 0;
   Rng rng{0};                                 // this incarnation's draws: tick phase, disk latency
@@ -76,10 +73,6 @@ struct World::SimNode {
   // retried every kSyncRetry while the disk is full or failing).
   bool sync_requested = false;
   bool persisting_refused_noted = false;
-  // Steps of the persisting Ready already handed to the disk (request_sync resumes after them).
-  bool install_saved = false;
-  bool writes_staged = false;
-  bool own_snapshot_saved = false;
   VirtualTime disk_fault_until;  // full or eio until then
   KillPoint kill = KillPoint::kNone;  // armed kill point
   CrashFault crash_fault = CrashFault::kPlain;  // what the next crash does to the disk
@@ -157,38 +150,25 @@ void World::start_failed(SimNode& n, bool corrupt, const std::string& what,
 
 bool World::boot(SimNode& n) {
   // Recovery first, as a process would: replay the write-ahead log from the disk.
-  std::optional<storage::WalScan::Damage> repaired;
-  auto wal = storage::Wal::open(n.disk, kWalDir, storage::WalOptions{options_.wal_segment_bytes, false},
-                                &repaired);
-  if (!wal) {
-    start_failed(n, wal.error().corrupt, "log", wal.error().message);
+  node::NodeStorageOptions storage_options;
+  storage_options.wal_dir = kWalDir;
+  storage_options.snapshot_dir = kSnapshotDir;
+  storage_options.wal = storage::WalOptions{options_.wal_segment_bytes, false};
+  storage_options.group = kGroup;
+  auto opened = node::NodeStorage::open(n.disk, storage_options);
+  if (!opened) {
+    start_failed(n, opened.error().corrupt, opened.error().what, opened.error().message);
     return false;
   }
-  if (repaired) {
+  n.storage = std::move(*opened);
+  if (const auto& repaired = n.storage->repaired()) {
     note(TraceKind::kDiskFault, n.id,
          "recovery cut a torn tail: " + repaired->file + " at offset " +
              std::to_string(repaired->offset) + ", " + std::to_string(repaired->bytes) +
              " bytes (" + repaired->reason + ")");
   }
-  n.wal = std::move(*wal);
-  auto snapshot = n.snapshots.load_latest(kGroup);
-  if (!snapshot) {
-    n.wal.reset();
-    start_failed(n, snapshot.error().corrupt, "snapshot", snapshot.error().message);
-    return false;
-  }
-  storage::GroupLog& log = n.wal->group(kGroup);
-  n.last_saved_snapshot.reset();
-  if (*snapshot) {
-    const raft::SnapshotMeta& meta = (*snapshot)->meta;
-    // The log starts right after the snapshot (a crash may have come between storing the
-    // snapshot and compacting the log, which kept entries before it).
-    if (meta.index > log.snapshot_index()) {
-      log.mark_snapshot(meta.index, meta.term);
-      (void)n.wal->sync();  // durable with the next completed sync; redone at the next start
-    }
-    n.last_saved_snapshot = meta;
-  }
+  storage::GroupLog& log = n.storage->log();
+  const std::shared_ptr<const raft::Snapshot>& snapshot = n.storage->snapshot();
   // The checker's copy of this node's durable log becomes what recovery found: from its snapshot
   // (one a crash made durable before the node could report installing it, perhaps), then its
   // entries.
@@ -222,7 +202,7 @@ bool World::boot(SimNode& n) {
   config.pending_requests_max = options_.pending_requests_max;
   config.snapshot_every = options_.snapshot_every;
   config.raft.snapshot_chunk_bytes = options_.snapshot_chunk_bytes;
-  config.raft.snapshot = *snapshot;
+  config.raft.snapshot = snapshot;
   n.kill = KillPoint::kNone;
   n.node = std::make_unique<node::Node>(config, log, incarnation_rng.fork(2));
   n.sync_requested = false;
@@ -233,7 +213,7 @@ bool World::boot(SimNode& n) {
   n.term = n.node->raft().term();
   n.leader = kNoNode;
   n.commit = n.node->raft().log().committed();
-  checker_.on_restart(n.id, *snapshot ? (*snapshot)->meta.index : LogIndex(0));
+  checker_.on_restart(n.id, snapshot ? snapshot->meta.index : LogIndex(0));
   // A random phase, so that nodes' ticks are not in lockstep.
   schedule_tick(n, now_ + Duration{1 + n.rng.between(0, options_.tick.ns - 1)});
   if (now_ < n.disk_fault_until) n.node->set_disk_failing(true);
@@ -436,7 +416,6 @@ void World::start_persist(SimNode& n) {
   // The writes go to the disk (snapshot files, then the log: staged in memory, one write and one
   // sync request); they are durable only when the sync completes (on_sync_done).
   const bool writes = has_writes(*n.persisting);
-  n.install_saved = n.writes_staged = n.own_snapshot_saved = false;
   n.sync_requested = !writes;
   if (writes) request_sync(n);
   send_all(n, n.persisting->raft.messages);  // these may leave before the disk write completes
@@ -478,46 +457,18 @@ void World::schedule_sync_done(SimNode& n, VirtualTime at) {
       at, Payload{Payload::Kind::kSyncDone, static_cast<uint32_t>(n.id.value), 0, n.incarnation});
 }
 
-// Hands the persisting Ready's writes to the disk, in order: a snapshot received from the leader
-// (its file, then its mark in the log, which drops the entries it replaces), the entries and hard
-// state, a snapshot this node took (its file, then compaction of the log up to the snapshot
-// before it), then one write and one sync of the log. A disk that is full or failing refuses a
-// step; the next try (kSyncRetry later) resumes from that step, with nothing lost or doubled.
+// Hands the persisting Ready's writes to the disk (NodeStorage::persist). A disk that is full or
+// failing refuses a step; the next try (kSyncRetry later) resumes from that step, with nothing
+// lost or doubled.
 void World::request_sync(SimNode& n) {
-  const node::NodeReady& ready = *n.persisting;
-  storage::GroupLog& log = n.wal->group(kGroup);
-  auto refused = [&](const std::string& detail) {
+  if (auto persisted = n.storage->persist(*n.persisting); !persisted) {
     n.sync_requested = false;
-    if (!n.persisting_refused_noted) note(TraceKind::kDiskFault, n.id, "write refused: " + detail);
+    if (!n.persisting_refused_noted) {
+      note(TraceKind::kDiskFault, n.id, "write refused: " + persisted.error());
+    }
     n.persisting_refused_noted = true;
-  };
-  if (ready.raft.snapshot && !n.install_saved) {
-    const raft::SnapshotMeta& meta = ready.raft.snapshot->meta;
-    if (auto saved = n.snapshots.save(kGroup, *ready.raft.snapshot); !saved) {
-      return refused(saved.error().message);
-    }
-    log.mark_snapshot(meta.index, meta.term);
-    n.last_saved_snapshot = meta;
-    n.install_saved = true;
+    return;
   }
-  if (!n.writes_staged) {
-    GRAPE_ASSERT(log.append(ready.raft.entries_to_persist).is_ok(), "staging cannot fail");
-    if (ready.raft.hard_state) {
-      GRAPE_ASSERT(log.set_hard_state(*ready.raft.hard_state).is_ok(), "staging cannot fail");
-    }
-    n.writes_staged = true;
-  }
-  if (ready.snapshot_to_save && !n.own_snapshot_saved) {
-    if (auto saved = n.snapshots.save(kGroup, *ready.snapshot_to_save); !saved) {
-      return refused(saved.error().message);
-    }
-    if (n.last_saved_snapshot) {
-      log.mark_snapshot(n.last_saved_snapshot->index, n.last_saved_snapshot->term);
-    }
-    n.last_saved_snapshot = ready.snapshot_to_save->meta;
-    n.own_snapshot_saved = true;
-  }
-  if (auto synced = n.wal->sync(); !synced) return refused(synced.error().detail);
   n.sync_requested = true;
   n.persisting_refused_noted = false;
 }
@@ -545,7 +496,7 @@ void World::finish_persist(SimNode& n) {
   node::NodeReady ready = std::move(*n.persisting);
   n.persisting.reset();
   const raft::Raft& r = n.node->raft();
-  const storage::GroupLog& log = n.wal->group(kGroup);
+  const storage::GroupLog& log = n.storage->log();
   if (ready.raft.snapshot) {
     const raft::SnapshotMeta& meta = ready.raft.snapshot->meta;
     checker_.on_snapshot_installed(n.id, meta.index, meta.term);
@@ -645,7 +596,7 @@ bool World::crash(NodeId id) {
     return false;
   }
   n.node.reset();
-  n.wal.reset();
+  n.storage.reset();
   n.persisting.reset();  // writes not yet synced are lost with the process
   n.sync_requested = false;
   // The disk keeps what was durable, shaped by the fault armed for this crash.
@@ -941,8 +892,8 @@ const kv::KvStore* World::kv(NodeId id) const {
 
 const raft::LogStore& World::store(NodeId id) const {
   const SimNode& n = node(id);
-  GRAPE_ASSERT(n.wal != nullptr, "n" << id << " is down: its log is on its disk only");
-  return n.wal->group(kGroup);
+  GRAPE_ASSERT(n.storage != nullptr, "n" << id << " is down: its log is on its disk only");
+  return n.storage->log();
 }
 
 std::optional<NodeId> World::leader() const {

@@ -1,0 +1,79 @@
+#pragma once
+// node::NodeStorage: a node's durable state (its write-ahead log and its snapshot files) opened,
+// recovered and written the one way both worlds do it: the simulator on its SimDisk, the real
+// node on the POSIX disk. The driver's loop around it:
+//
+//   auto storage = NodeStorage::open(disk, options);     // recovery: log replay, latest snapshot
+//   config.raft.snapshot = storage->snapshot();          // the node starts from them
+//   Node node(config, storage->log(), rng);
+//   ... NodeReady ready = node.take_ready();
+//   while (!storage->persist(ready)) retry later;        // the disk is full or failing
+//   ... then messages_after_persist, then node.advance()
+//
+// persist() hands a Ready's writes to the disk in order: a snapshot received from the leader (its
+// file, then its mark in the log, which drops the entries it replaces), the entries and the hard
+// state, a snapshot this node took (its file, then compaction of the log up to the snapshot
+// before it, so that followers a little behind still get entries), then one write and one sync
+// of the log. A refused step is retried by the next call with nothing lost or doubled.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/base/expected.h"
+#include "core/base/ids.h"
+#include "core/node/node.h"
+#include "core/storage/disk.h"
+#include "core/storage/snapshot_store.h"
+#include "core/storage/wal.h"
+
+namespace grape::node {
+
+struct NodeStorageOptions {
+  std::string wal_dir = "wal";
+  std::string snapshot_dir = "snap";
+  storage::WalOptions wal;
+  GroupId group{1};  // one Raft group per node until the sharding issue
+};
+
+struct NodeStorageError {
+  bool corrupt = false;  // damaged content (needs an operator), not an I/O failure (retry)
+  std::string what;      // "log" or "snapshot"
+  std::string message;   // names the file and offset
+};
+
+class NodeStorage {
+ public:
+  [[nodiscard]] static Expected<std::unique_ptr<NodeStorage>, NodeStorageError> open(
+      storage::Disk& disk, const NodeStorageOptions& options);
+
+  storage::GroupLog& log() { return wal_->group(options_.group); }
+  storage::Wal& wal() { return *wal_; }
+  // The newest snapshot found at open (nullptr: none): the node's state machine starts from it.
+  const std::shared_ptr<const raft::Snapshot>& snapshot() const { return snapshot_; }
+  // A torn tail recovery cut off (crash during an unsynced write), to be logged.
+  const std::optional<storage::WalScan::Damage>& repaired() const { return repaired_; }
+
+  // Makes the Ready's writes durable (see the top of this file). On an error (full, I/O) the
+  // steps already done are kept and the next call with the same Ready resumes after them.
+  [[nodiscard]] Status<std::string> persist(const NodeReady& ready);
+
+ private:
+  NodeStorage(storage::Disk& disk, const NodeStorageOptions& options)
+      : options_(options), snapshots_(disk, options.snapshot_dir) {}
+
+  NodeStorageOptions options_;
+  storage::SnapshotStore snapshots_;
+  std::unique_ptr<storage::Wal> wal_;
+  std::shared_ptr<const raft::Snapshot> snapshot_;
+  std::optional<storage::WalScan::Damage> repaired_;
+  // The newest snapshot stored: the log is compacted up to the one before it.
+  std::optional<raft::SnapshotMeta> last_saved_snapshot_;
+  // Steps of the Ready being persisted that are done (persist() resumes after them).
+  bool install_saved_ = false;
+  bool writes_staged_ = false;
+  bool own_snapshot_saved_ = false;
+};
+
+}  // namespace grape::node
