@@ -9,6 +9,7 @@
 
 #include "cli/common.h"
 #include "cli/history_cmd.h"
+#include "cli/node_cmd.h"
 #include "cli/scenario_cmd.h"
 #include "cli/wal_cmd.h"
 #include "core/base/version.h"
@@ -65,6 +66,60 @@ CLI::App* add_history_commands(CLI::App& app, grape::cli::HistoryCheckArgs& args
   format.add_to(check);
   add_max_states(check, args.max_states);
   return check;
+}
+
+// --endpoints, --token, --timeout and --format: what every client command takes.
+struct ClientOptions {
+  grape::cli::ClientArgs args;
+  FormatOption format;
+  void add_to(CLI::App* command) {
+    command->add_option("--endpoints", args.endpoints,
+                        "Nodes' HTTP addresses, comma-separated (default: $GRAPE_ENDPOINTS, else "
+                        "http://127.0.0.1:8001)");
+    command->add_option("--token", args.token,
+                        "The cluster token, for admin calls (default: $GRAPE_TOKEN)");
+    command->add_option("--timeout", args.timeout, "Per request (e.g. 5s)")->capture_default_str();
+    format.add_to(command);
+  }
+  grape::cli::ClientArgs get() {
+    args.format = format.value();
+    return args;
+  }
+};
+
+// `grape node start`: every flag also a key of the --config YAML file; flags win.
+CLI::App* add_node_start(CLI::App& app, grape::cli::NodeStartArgs& a) {
+  CLI::App* node = app.add_subcommand("node", "Run a grape node (docs/cli.md)");
+  node->require_subcommand(1);
+  CLI::App* start = node->add_subcommand(
+      "start", "Start one node in the foreground; SIGTERM or SIGINT stops it. A restarted node "
+               "finds its state in --data-dir");
+  start->add_option("--config", a.config,
+                    "YAML file of the same settings (keys named like the flags: data-dir: ...); "
+                    "flags win");
+  start->add_option("--id", a.id, "This node's id: n1, n2, ...");
+  start->add_option("--data-dir", a.data_dir, "Where the log and snapshots live");
+  start->add_option("--listen-peer", a.listen_peer,
+                    "host:port for peers (default: this node's address in --initial-cluster)");
+  start->add_option("--listen-http", a.listen_http, "host:port of the HTTP API (default 127.0.0.1:8001)");
+  start->add_option("--initial-cluster", a.initial_cluster,
+                    "Every initial member: n1=host:port,n2=host:port,... (the same on every node)");
+  start->add_option("--initial-cluster-state", a.initial_cluster_state,
+                    "new (bootstrap with the initial members; the default) or existing (join a "
+                    "running cluster after `grape member add`)");
+  start->add_option("--cluster-id", a.cluster_id, "Name of the cluster peers must agree on (default grape)");
+  start->add_option("--cluster-token", a.cluster_token,
+                    "Shared secret: peers prove it in their handshake, admin calls send it");
+  start->add_option("--heartbeat", a.heartbeat, "Leader heartbeat interval (default 100ms)");
+  start->add_option("--election-timeout", a.election_timeout,
+                    "Election timeout, drawn in [T, 2T) (default 1s)");
+  start->add_option("--tick", a.tick, "Timer resolution of the Raft core (default 10ms)");
+  start->add_option("--request-timeout", a.request_timeout,
+                    "How long a client request may wait for Raft (default 5s)");
+  start->add_option("--snapshot-every", a.snapshot_every,
+                    "Applied entries between snapshots (default 10000)");
+  start->add_option("--log-level", a.log_level, "debug, info, warn or error (default info)");
+  return start;
 }
 
 }  // namespace
@@ -178,6 +233,71 @@ int main(int argc, char** argv) {
   bench_cmd->add_flag("--keep", bench.keep, "Leave the log in --dir (for grape wal inspect)");
   bench_format.add_to(bench_cmd);
 
+  NodeStartArgs node_args;
+  CLI::App* node_start_cmd = add_node_start(app, node_args);
+
+  CLI::App* cluster = app.add_subcommand("cluster", "The cluster as the nodes see it");
+  cluster->require_subcommand(1);
+  ClientOptions status_options;
+  CLI::App* status_cmd = cluster->add_subcommand(
+      "status", "Leader, term, commit index and every member's role and match index");
+  status_options.add_to(status_cmd);
+
+  CLI::App* kv = app.add_subcommand("kv", "Read and write keys through any node");
+  kv->require_subcommand(1);
+  ClientOptions kv_options;
+  std::string kv_key, kv_value;
+  std::vector<std::string> cas_values;
+  bool stale = false, absent = false;
+  CLI::App* put_cmd = kv->add_subcommand("put", "Write KEY = VALUE");
+  put_cmd->add_option("key", kv_key, "Key")->required();
+  put_cmd->add_option("value", kv_value, "Value")->required();
+  kv_options.add_to(put_cmd);
+  CLI::App* get_cmd = kv->add_subcommand(
+      "get", "Print the value of KEY alone (exit 1 when absent); linearizable unless --stale");
+  get_cmd->add_option("key", kv_key, "Key")->required();
+  get_cmd->add_flag("--stale", stale, "Read the node's local state, without asking the leader");
+  kv_options.add_to(get_cmd);
+  CLI::App* del_cmd = kv->add_subcommand("del", "Delete KEY");
+  del_cmd->add_option("key", kv_key, "Key")->required();
+  kv_options.add_to(del_cmd);
+  CLI::App* cas_cmd = kv->add_subcommand(
+      "cas", "Compare and swap: KEY OLD NEW writes NEW if KEY holds OLD (exit 1 if not); "
+             "--absent KEY NEW writes NEW if KEY is absent");
+  cas_cmd->add_option("key", kv_key, "Key")->required();
+  cas_cmd->add_option("values", cas_values, "OLD NEW (or NEW with --absent)")->required();
+  cas_cmd->add_flag("--absent", absent, "Swap only if KEY is absent");
+  kv_options.add_to(cas_cmd);
+
+  CLI::App* member = app.add_subcommand("member", "List, add, remove and promote members");
+  member->require_subcommand(1);
+  ClientOptions member_options;
+  std::string member_id, member_address;
+  bool learner = false;
+  CLI::App* mlist_cmd = member->add_subcommand("list", "Every member, its role and address");
+  member_options.add_to(mlist_cmd);
+  CLI::App* madd_cmd = member->add_subcommand(
+      "add", "Add ID at PEER_ADDRESS (admin); then start it with --initial-cluster-state existing");
+  madd_cmd->add_option("id", member_id, "New member's id (n4)")->required();
+  madd_cmd->add_option("peer_address", member_address, "Its peer address host:port")->required();
+  madd_cmd->add_flag("--learner", learner, "Add as a learner (no vote) to promote later");
+  member_options.add_to(madd_cmd);
+  CLI::App* mremove_cmd = member->add_subcommand("remove", "Remove member ID (admin)");
+  mremove_cmd->add_option("id", member_id, "Member id")->required();
+  member_options.add_to(mremove_cmd);
+  CLI::App* mpromote_cmd = member->add_subcommand("promote", "Make learner ID a voter (admin)");
+  mpromote_cmd->add_option("id", member_id, "Member id")->required();
+  member_options.add_to(mpromote_cmd);
+
+  CLI::App* leader = app.add_subcommand("leader", "Leadership");
+  leader->require_subcommand(1);
+  ClientOptions leader_options;
+  std::string transfer_to;
+  CLI::App* transfer_cmd = leader->add_subcommand(
+      "transfer", "Move leadership to ID (default: the most caught-up voter) (admin)");
+  transfer_cmd->add_option("id", transfer_to, "Target member id");
+  leader_options.add_to(transfer_cmd);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -213,6 +333,17 @@ int main(int argc, char** argv) {
     bench.format = bench_format.value();
     return wal_bench(bench);
   }
+  if (node_start_cmd->parsed()) return node_start(node_args);
+  if (status_cmd->parsed()) return cluster_status(status_options.get());
+  if (put_cmd->parsed()) return kv_put(kv_options.get(), kv_key, kv_value);
+  if (get_cmd->parsed()) return kv_get(kv_options.get(), kv_key, stale);
+  if (del_cmd->parsed()) return kv_del(kv_options.get(), kv_key);
+  if (cas_cmd->parsed()) return kv_cas(kv_options.get(), kv_key, cas_values, absent);
+  if (mlist_cmd->parsed()) return member_list(member_options.get());
+  if (madd_cmd->parsed()) return member_add(member_options.get(), member_id, member_address, learner);
+  if (mremove_cmd->parsed()) return member_remove(member_options.get(), member_id);
+  if (mpromote_cmd->parsed()) return member_promote(member_options.get(), member_id);
+  if (transfer_cmd->parsed()) return leader_transfer(leader_options.get(), transfer_to);
   if (check_cmd->parsed()) {
     check.format = check_format.value();
     return history_check(check);

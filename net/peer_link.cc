@@ -19,6 +19,13 @@ void SendQueue::pop() {
   frames_.pop_front();
 }
 
+Bytes SendQueue::take_front() {
+  bytes_ -= frames_.front().size();
+  Bytes frame = std::move(frames_.front());
+  frames_.pop_front();
+  return frame;
+}
+
 void SendQueue::clear() {
   frames_.clear();
   bytes_ = 0;

@@ -25,6 +25,7 @@ class SendQueue {
   bool empty() const { return frames_.empty(); }
   const Bytes& front() const { return frames_.front(); }
   void pop();
+  Bytes take_front();  // removes the oldest frame and hands it over
   // A connection was lost: what was queued for it is gone (Raft resends what matters).
   void clear();
 

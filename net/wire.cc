@@ -163,8 +163,7 @@ Expected<std::optional<Frame>, std::string> FrameReader::next() {
     return Unexpected("wire format version " + std::to_string(version) + ", expected " +
                       std::to_string(kWireVersion));
   }
-  if (kind != static_cast<uint8_t>(FrameKind::kRaft) &&
-      kind != static_cast<uint8_t>(FrameKind::kHandshake)) {
+  if (kind == 0 || kind > kFrameKindMax) {
     return Unexpected("unknown frame kind " + std::to_string(kind));
   }
   if (h[6] != std::byte{0} || h[7] != std::byte{0}) return Unexpected(std::string("bad frame header"));
@@ -210,4 +209,61 @@ Expected<raft::Message, std::string> decode_message(std::span<const std::byte> p
   }
 }
 
+Bytes encode_forwarded_request(const ForwardedRequest& request) {
+  Bytes out;
+  storage::put<uint64_t>(out, request.id);
+  const Bytes command = kv::encode_command(request.command);
+  out.insert(out.end(), command.begin(), command.end());
+  return out;
+}
+
+Expected<ForwardedRequest, std::string> decode_forwarded_request(
+    std::span<const std::byte> payload) {
+  storage::Reader r(payload);
+  ForwardedRequest request;
+  if (!r.get(request.id)) return Unexpected(std::string("forwarded request too short"));
+  auto command = kv::decode_command(Bytes(payload.begin() + 8, payload.end()));
+  if (!command) return Unexpected("forwarded request: " + command.error().detail);
+  request.command = std::move(*command);
+  return request;
+}
+
+Bytes encode_forwarded_reply(const ForwardedReply& reply) {
+  Bytes out;
+  storage::put<uint64_t>(out, reply.id);
+  storage::put<uint8_t>(out, static_cast<uint8_t>(reply.status));
+  storage::put<uint64_t>(out, reply.leader_hint.value);
+  storage::put<uint64_t>(out, reply.index.value);
+  storage::put<uint8_t>(out, reply.result.ok ? 1 : 0);
+  storage::put<uint8_t>(out, reply.result.value ? 1 : 0);
+  const std::string value = reply.result.value.value_or("");
+  storage::put<uint32_t>(out, static_cast<uint32_t>(value.size()));
+  const auto* p = reinterpret_cast<const std::byte*>(value.data());
+  out.insert(out.end(), p, p + value.size());
+  return out;
+}
+
+Expected<ForwardedReply, std::string> decode_forwarded_reply(std::span<const std::byte> payload) {
+  storage::Reader r(payload);
+  ForwardedReply reply;
+  uint8_t status = 0, ok = 0, has_value = 0;
+  uint32_t size = 0;
+  Bytes value;
+  if (!r.get(reply.id) || !r.get(status) || !r.get(reply.leader_hint.value) ||
+      !r.get(reply.index.value) || !r.get(ok) || !r.get(has_value) || !r.get(size) ||
+      !r.get_bytes(size, value) || !r.done()) {
+    return Unexpected(std::string("forwarded reply does not decode"));
+  }
+  if (status > static_cast<uint8_t>(node::ReplyStatus::kUnknown) || ok > 1 || has_value > 1) {
+    return Unexpected(std::string("forwarded reply has an unknown status"));
+  }
+  reply.status = static_cast<node::ReplyStatus>(status);
+  reply.result.ok = ok == 1;
+  if (has_value == 1) {
+    reply.result.value = std::string(reinterpret_cast<const char*>(value.data()), value.size());
+  }
+  return reply;
+}
+
 }  // namespace grape::net
+

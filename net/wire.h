@@ -17,6 +17,7 @@
 
 #include "core/base/bytes.h"
 #include "core/base/expected.h"
+#include "core/node/node.h"
 #include "core/raft/types.h"
 
 namespace grape::net {
@@ -27,8 +28,12 @@ inline constexpr uint32_t kFrameBytesMax = 64u << 20;  // a snapshot chunk or an
 
 enum class FrameKind : uint8_t {
   kRaft = 1,       // one raft::Message
-  kHandshake = 2,  // reserved for the peer handshake
+  kHandshake = 2,  // the peer handshake (handshake.h)
+  // A client request a node forwards to the leader, and the leader's answer (see below).
+  kForward = 3,
+  kForwardReply = 4,
 };
+inline constexpr uint8_t kFrameKindMax = 4;
 
 struct Frame {
   FrameKind kind = FrameKind::kRaft;
@@ -56,5 +61,24 @@ class FrameReader {
 Bytes encode_message(const raft::Message& message);
 // Never throws and never allocates more than the payload could hold.
 Expected<raft::Message, std::string> decode_message(std::span<const std::byte> payload);
+
+// A client request forwarded to the leader by the node that received it: the leader answers with
+// a ForwardedReply carrying the same id. Encoding: u64 id | the kv command (kv.h's encoding).
+struct ForwardedRequest {
+  uint64_t id = 0;
+  kv::Command command;
+};
+// u64 id | u8 status | u64 leader hint | u64 index | u8 ok | u8 has value | u32 size | value
+struct ForwardedReply {
+  uint64_t id = 0;
+  node::ReplyStatus status = node::ReplyStatus::kOk;
+  NodeId leader_hint;
+  LogIndex index;
+  kv::Result result;
+};
+Bytes encode_forwarded_request(const ForwardedRequest& request);
+Expected<ForwardedRequest, std::string> decode_forwarded_request(std::span<const std::byte> payload);
+Bytes encode_forwarded_reply(const ForwardedReply& reply);
+Expected<ForwardedReply, std::string> decode_forwarded_reply(std::span<const std::byte> payload);
 
 }  // namespace grape::net

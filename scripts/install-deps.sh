@@ -8,6 +8,7 @@ packages=(
   libcli11-dev libboost-dev libboost-system-dev libcereal-dev librapidcheck-dev
   libgtest-dev libgmock-dev libyaml-cpp-dev nlohmann-json3-dev libxxhash-dev libbenchmark-dev
   libssl-dev  # the peer handshake: HMAC-SHA256 (OpenSSL libcrypto)
+  libspdlog-dev  # node logs
   time jq  # make mutants: peak memory of each run, sweep results in JSON
 )
 

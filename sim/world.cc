@@ -25,12 +25,6 @@ void print_world_on_crash() {
                static_cast<unsigned long long>(g_current_world->stats().events));
 }
 
-// Whether handling the Ready writes to the disk (and so needs a sync).
-bool has_writes(const node::NodeReady& ready) {
-  return !ready.raft.entries_to_persist.empty() || ready.raft.hard_state.has_value() ||
-         ready.raft.snapshot != nullptr || ready.snapshot_to_save != nullptr;
-}
-
 int ticks_in(Duration span, Duration tick) {
   return static_cast<int>(std::max<int64_t>(1, span / tick));
 }
@@ -415,7 +409,7 @@ void World::start_persist(SimNode& n) {
   const raft::Ready& r = n.persisting->raft;
   // The writes go to the disk (snapshot files, then the log: staged in memory, one write and one
   // sync request); they are durable only when the sync completes (on_sync_done).
-  const bool writes = has_writes(*n.persisting);
+  const bool writes = node::has_writes(*n.persisting);
   n.sync_requested = !writes;
   if (writes) request_sync(n);
   send_all(n, n.persisting->raft.messages);  // these may leave before the disk write completes

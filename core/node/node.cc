@@ -47,7 +47,8 @@ void Node::maybe_take_snapshot() {
 }
 
 void Node::reply(uint64_t client, uint64_t request, ReplyStatus status, kv::Result result) {
-  replies_.push_back(ClientReply{client, request, status, raft_.leader(), std::move(result)});
+  replies_.push_back(
+      ClientReply{client, request, status, raft_.leader(), std::move(result), applied_});
 }
 
 void Node::on_client_request(const ClientRequest& request) {

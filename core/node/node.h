@@ -58,6 +58,9 @@ struct ClientReply {
   ReplyStatus status = ReplyStatus::kOk;
   NodeId leader_hint;
   kv::Result result;
+  // The state it reports: the index the write was applied at, or that the read saw (the node's
+  // applied index when it answered).
+  LogIndex index;
 };
 
 struct NodeConfig {

@@ -31,6 +31,29 @@ Expected<std::unique_ptr<NodeStorage>, NodeStorageError> NodeStorage::open(
   return s;
 }
 
+bool has_writes(const NodeReady& ready) {
+  return !ready.raft.entries_to_persist.empty() || ready.raft.hard_state.has_value() ||
+         ready.raft.snapshot != nullptr || ready.snapshot_to_save != nullptr;
+}
+
+bool NodeStorage::empty() const {
+  const storage::GroupLog& log = wal_->group(options_.group);
+  return snapshot_ == nullptr && log.snapshot_index() == LogIndex(0) &&
+         log.last_index() == LogIndex(0) && log.hard_state() == raft::HardState{};
+}
+
+Status<std::string> NodeStorage::bootstrap(std::shared_ptr<const raft::Snapshot> snapshot) {
+  GRAPE_ASSERT(empty(), "bootstrap of a storage that holds state");
+  if (auto saved = snapshots_.save(options_.group, *snapshot); !saved) {
+    return Unexpected(saved.error().message);
+  }
+  log().mark_snapshot(snapshot->meta.index, snapshot->meta.term);
+  if (auto synced = wal_->sync(); !synced) return Unexpected(synced.error().detail);
+  last_saved_snapshot_ = snapshot->meta;
+  snapshot_ = std::move(snapshot);
+  return Status<std::string>::ok();
+}
+
 Status<std::string> NodeStorage::persist(const NodeReady& ready) {
   storage::GroupLog& log = this->log();
   if (ready.raft.snapshot && !install_saved_) {

@@ -43,6 +43,9 @@ struct NodeStorageError {
   std::string message;   // names the file and offset
 };
 
+// Whether the Ready has anything to write (a Ready of messages and applies alone needs no sync).
+bool has_writes(const NodeReady& ready);
+
 class NodeStorage {
  public:
   [[nodiscard]] static Expected<std::unique_ptr<NodeStorage>, NodeStorageError> open(
@@ -54,6 +57,13 @@ class NodeStorage {
   const std::shared_ptr<const raft::Snapshot>& snapshot() const { return snapshot_; }
   // A torn tail recovery cut off (crash during an unsynced write), to be logged.
   const std::optional<storage::WalScan::Damage>& repaired() const { return repaired_; }
+
+  // Nothing stored yet: no snapshot, no entry, no vote (a node's first start).
+  bool empty() const;
+  // Makes `snapshot` the starting point of an empty storage and durable: a real cluster's members
+  // all bootstrap from the same one (its initial configuration), so that a node joining later
+  // starts empty and learns everything, configuration included, from the leader's snapshot.
+  [[nodiscard]] Status<std::string> bootstrap(std::shared_ptr<const raft::Snapshot> snapshot);
 
   // Makes the Ready's writes durable (see the top of this file). On an error (full, I/O) the
   // steps already done are kept and the next call with the same Ready resumes after them.

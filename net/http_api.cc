@@ -1,0 +1,396 @@
+// The HTTP API of a node (docs/http-api.md): key-value requests, cluster status, membership,
+// leadership transfer, health, readiness and metrics. JSON through nlohmann-json.
+
+#include <openssl/crypto.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/raft/conf_change.h"
+#include "net/log.h"
+#include "net/runtime_impl.h"
+
+namespace grape::net {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr uint64_t kInternalClient = UINT64_MAX;  // requests the runtime makes for itself
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; }
+
+HttpResponse json_response(unsigned status, const json& body) {
+  return HttpResponse{status, "application/json", dump(body), {}};
+}
+
+HttpResponse error_response(unsigned status, const std::string& message, json extra = json::object()) {
+  extra["error"] = message;
+  return json_response(status, extra);
+}
+
+const char* role_name(raft::Role role) {
+  switch (role) {
+    case raft::Role::kFollower: return "follower";
+    case raft::Role::kPreCandidate: return "pre-candidate";
+    case raft::Role::kCandidate: return "candidate";
+    case raft::Role::kLeader: return "leader";
+  }
+  return "?";
+}
+
+json node_or_null(NodeId id) { return id == kNoNode ? json(nullptr) : json(node_name(id)); }
+
+bool authorized(const Runtime& runtime, const HttpRequest& request) {
+  const std::string expected = "Bearer " + runtime.config().token;
+  return !runtime.config().token.empty() && request.authorization.size() == expected.size() &&
+         CRYPTO_memcmp(request.authorization.data(), expected.data(), expected.size()) == 0;
+}
+
+// The answer to a key-value request, with who served it and at what index.
+HttpResponse kv_response(const Runtime& runtime, const kv::Command& command,
+                         const Runtime::Outcome& outcome) {
+  const bool write = command.op != kv::Op::kGet;
+  json body{{"key", command.key}, {"node", node_name(outcome.served_by)}};
+  if (outcome.timed_out) {
+    return error_response(write ? 504 : 503,
+                          write ? "timed out: the write may or may not have been applied"
+                                : "timed out: retry the read",
+                          body);
+  }
+  switch (outcome.status) {
+    case node::ReplyStatus::kOk:
+      break;
+    case node::ReplyStatus::kRedirect:
+      return error_response(503, "no leader: retry", body);
+    case node::ReplyStatus::kRejected:
+      return error_response(503, "refused (leadership changing, disk failing or overloaded): retry",
+                            body);
+    case node::ReplyStatus::kDropped:
+      return error_response(503, "not applied: a new leader replaced the entry; retry", body);
+    case node::ReplyStatus::kUnknown:
+      return error_response(504, "outcome unknown: the leader changed before the write was applied",
+                            body);
+  }
+  body["index"] = outcome.index.value;
+  switch (command.op) {
+    case kv::Op::kGet:
+      if (!outcome.result.value) return error_response(404, "key not found", body);
+      body["value"] = *outcome.result.value;
+      return json_response(200, body);
+    case kv::Op::kPut:
+    case kv::Op::kDelete:
+      return json_response(200, body);
+    case kv::Op::kCas:
+      body["succeeded"] = outcome.result.ok;
+      body["value"] = outcome.result.value ? json(*outcome.result.value) : json(nullptr);
+      return json_response(outcome.result.ok ? 200 : 409, body);
+  }
+  (void)runtime;
+  return error_response(500, "unreachable");
+}
+
+// One member as the API shows it: the leader knows everyone's match index; others do not.
+json member_json(Runtime& runtime, NodeId id) {
+  const raft::Raft& raft = runtime.node().raft();
+  const raft::ConfState& conf = raft.conf_state();
+  const bool voter = raft::is_voter(conf, id);
+  json m{{"id", node_name(id)},
+         {"voter", voter},
+         {"peer_address", runtime.peer_address(id) ? json(*runtime.peer_address(id)) : json(nullptr)}};
+  m["role"] = id == raft.leader() ? "leader" : voter ? "follower" : "learner";
+  if (raft.role() == raft::Role::kLeader) {
+    const LogIndex last = raft.log().last_index();
+    const LogIndex match = id == raft.id() ? last : raft.progress(id) ? raft.progress(id)->match : LogIndex(0);
+    m["match_index"] = match.value;
+    m["lag"] = last.value - std::min(last.value, match.value);
+  } else {
+    m["match_index"] = nullptr;
+    m["lag"] = nullptr;
+  }
+  return m;
+}
+
+json cluster_json(Runtime& runtime) {
+  const raft::Raft& raft = runtime.node().raft();
+  json members = json::array();
+  for (NodeId id : raft::members(raft.conf_state())) members.push_back(member_json(runtime, id));
+  return json{{"node", node_name(raft.id())},
+              {"cluster_id", runtime.config().cluster_id},
+              {"role", role_name(raft.role())},
+              {"leader", node_or_null(raft.leader())},
+              {"term", raft.term().value},
+              {"commit_index", raft.log().committed().value},
+              {"applied_index", raft.log().applied().value},
+              {"last_index", raft.log().last_index().value},
+              {"joint", !raft.conf_state().voters_outgoing.empty()},
+              {"members", members}};
+}
+
+std::string propose_error_text(const raft::ProposeError& error) {
+  switch (error.code) {
+    case raft::ProposeErrorCode::kNotLeader: return "not the leader";
+    case raft::ProposeErrorCode::kConfChangeInvalid:
+      return "it cannot apply to the current configuration (a joint configuration must be left first, "
+             "and a configuration needs a voter)";
+    default: return "another membership change is in progress, or leadership is being transferred";
+  }
+}
+
+std::optional<json> parse_json(const std::string& body) {
+  auto parsed = json::parse(body, nullptr, false);
+  if (parsed.is_discarded()) return std::nullopt;
+  return parsed;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+void handle_kv(Runtime& runtime, const HttpRequest& request, const std::string& rest, Respond respond) {
+  std::string key = rest;
+  kv::Command command;
+  if (request.method == "POST" && key.size() > 4 && key.ends_with("/cas")) {
+    key.resize(key.size() - 4);
+    auto body = parse_json(request.body);
+    if (!body || !body->is_object() || !body->contains("value") || !(*body)["value"].is_string() ||
+        (body->contains("expected") && !(*body)["expected"].is_string() && !(*body)["expected"].is_null())) {
+      return respond(error_response(400, "cas needs a JSON body {\"expected\": string or null, \"value\": string}"));
+    }
+    command.op = kv::Op::kCas;
+    command.value = (*body)["value"].get<std::string>();
+    if (body->contains("expected") && (*body)["expected"].is_string()) {
+      command.expected = (*body)["expected"].get<std::string>();
+    }
+  } else if (request.method == "PUT") {
+    command.op = kv::Op::kPut;
+    command.value = request.body;
+  } else if (request.method == "GET") {
+    command.op = kv::Op::kGet;
+  } else if (request.method == "DELETE") {
+    command.op = kv::Op::kDelete;
+  } else {
+    return respond(error_response(405, "method " + request.method + " not allowed on /v1/kv/{key}"));
+  }
+  if (key.empty()) return respond(error_response(400, "empty key"));
+  if (key[0] == '\0') return respond(error_response(400, "keys may not start with a NUL byte"));
+  command.key = key;
+  if (command.op == kv::Op::kGet) {
+    auto consistency = request.query.find("consistency");
+    if (consistency != request.query.end() && consistency->second != "linearizable") {
+      if (consistency->second != "stale") {
+        return respond(error_response(400, "consistency must be linearizable or stale"));
+      }
+      // A stale read: this node's state as it is, without asking the leader.
+      Runtime::Outcome outcome;
+      outcome.result.value = runtime.node().kv().get(key);
+      outcome.index = runtime.node().raft().log().applied();
+      outcome.served_by = runtime.config().id;
+      return respond(kv_response(runtime, command, outcome));
+    }
+  }
+  runtime.submit(command, [&runtime, command, respond = std::move(respond)](Runtime::Outcome outcome) {
+    if (command.op != kv::Op::kGet) {
+      if (!outcome.timed_out && outcome.status == node::ReplyStatus::kOk) {
+        ++runtime.metrics().proposals_committed;
+      } else {
+        ++runtime.metrics().proposals_failed;
+      }
+    }
+    respond(kv_response(runtime, command, outcome));
+  });
+}
+
+void handle_members(Runtime& runtime, const HttpRequest& request, const std::string& rest, Respond respond) {
+  node::Node& node = runtime.node();
+  const raft::Raft& raft = node.raft();
+  if (request.method == "GET" && rest.empty()) {
+    json members = json::array();
+    for (NodeId id : raft::members(raft.conf_state())) members.push_back(member_json(runtime, id));
+    return respond(json_response(200, json{{"members", members}, {"leader", node_or_null(raft.leader())}}));
+  }
+  if (!authorized(runtime, request)) {
+    return respond(error_response(401, "admin call: needs Authorization: Bearer <cluster token>"));
+  }
+  if (raft.role() != raft::Role::kLeader) {
+    return respond(error_response(503, "not the leader: send this to the leader",
+                                  json{{"leader", node_or_null(raft.leader())}}));
+  }
+  raft::ConfChange change;
+  NodeId id;
+  if (request.method == "POST" && rest.empty()) {
+    auto body = parse_json(request.body);
+    if (!body || !body->is_object() || !body->contains("id") || !(*body)["id"].is_string() ||
+        !body->contains("peer_address") || !(*body)["peer_address"].is_string()) {
+      return respond(error_response(400, "needs a JSON body {\"id\": \"n4\", \"peer_address\": \"host:port\", \"learner\": false}"));
+    }
+    auto parsed = parse_node_name((*body)["id"].get<std::string>());
+    const std::string address = (*body)["peer_address"].get<std::string>();
+    if (!parsed) return respond(error_response(400, "id must look like n4"));
+    if (!split_host_port(address)) return respond(error_response(400, "peer_address must be host:port"));
+    id = *parsed;
+    if (raft::is_member(raft.conf_state(), id)) {
+      return respond(error_response(409, node_name(id) + " is already a member"));
+    }
+    const bool learner = body->contains("learner") && (*body)["learner"].is_boolean() && (*body)["learner"].get<bool>();
+    change.changes.push_back(raft::ConfChangeItem{
+        learner ? raft::ConfChangeType::kAddLearner : raft::ConfChangeType::kAddVoter, id});
+    // Its address first, in the log before the change: every member can dial it once it joins.
+    node.on_client_request(node::ClientRequest{
+        kInternalClient, 0, kv::Command{kv::Op::kPut, kPeerAddressPrefix + node_name(id), address, {}}});
+  } else if ((request.method == "DELETE" && !rest.empty()) ||
+             (request.method == "POST" && rest.ends_with("/promote"))) {
+    const bool promote = request.method == "POST";
+    auto parsed = parse_node_name(promote ? rest.substr(0, rest.size() - 8) : rest);
+    if (!parsed) return respond(error_response(400, "member id must look like n4"));
+    id = *parsed;
+    if (!raft::is_member(raft.conf_state(), id)) {
+      return respond(error_response(404, node_name(id) + " is not a member"));
+    }
+    change.changes.push_back(raft::ConfChangeItem{
+        promote ? raft::ConfChangeType::kAddVoter : raft::ConfChangeType::kRemoveNode, id});
+  } else {
+    return respond(error_response(405, request.method + " /v1/members" + (rest.empty() ? "" : "/" + rest) + " is not a route"));
+  }
+  auto index = node.propose_conf_change(change);
+  if (!index) {
+    return respond(error_response(409, "membership change refused: " + propose_error_text(index.error())));
+  }
+  runtime.request_drain();
+  const LogIndex at = *index;
+  log::info("proposed membership change at index {}: {}", at.value, node_name(id));
+  runtime.wait_until([&runtime, at] { return runtime.node().raft().log().applied() >= at; },
+                     [&runtime, at, id, respond = std::move(respond)](bool applied) {
+                       if (!applied) {
+                         return respond(error_response(504, "the change was proposed but not applied in time; check GET /v1/members"));
+                       }
+                       json members = json::array();
+                       for (NodeId m : raft::members(runtime.node().raft().conf_state())) {
+                         members.push_back(member_json(runtime, m));
+                       }
+                       respond(json_response(200, json{{"id", node_name(id)}, {"index", at.value}, {"members", members}}));
+                     });
+}
+
+void handle_transfer(Runtime& runtime, const HttpRequest& request, Respond respond) {
+  if (!authorized(runtime, request)) {
+    return respond(error_response(401, "admin call: needs Authorization: Bearer <cluster token>"));
+  }
+  node::Node& node = runtime.node();
+  const raft::Raft& raft = node.raft();
+  if (raft.role() != raft::Role::kLeader) {
+    return respond(error_response(503, "not the leader: send this to the leader",
+                                  json{{"leader", node_or_null(raft.leader())}}));
+  }
+  auto body = parse_json(request.body.empty() ? "{}" : request.body);
+  if (!body || !body->is_object() || (body->contains("to") && !(*body)["to"].is_string())) {
+    return respond(error_response(400, "needs a JSON body {\"to\": \"n2\"}"));
+  }
+  NodeId to;
+  if (body->contains("to")) {
+    auto parsed = parse_node_name((*body)["to"].get<std::string>());
+    if (!parsed) return respond(error_response(400, "to must look like n2"));
+    to = *parsed;
+  } else {
+    // The most caught-up other voter.
+    LogIndex best;
+    for (NodeId v : raft.voters()) {
+      if (v == raft.id() || !raft.progress(v)) continue;
+      if (to == kNoNode || raft.progress(v)->match > best) {
+        to = v;
+        best = raft.progress(v)->match;
+      }
+    }
+    if (to == kNoNode) return respond(error_response(409, "no other voter to transfer to"));
+  }
+  if (to == raft.id()) return respond(json_response(200, json{{"leader", node_name(to)}}));
+  if (auto started = node.transfer_leadership(to); !started) {
+    return respond(error_response(409, std::string("transfer refused: ") +
+                                  (started.error().code == raft::TransferErrorCode::kNotLeader
+                                       ? "not the leader"
+                                       : node_name(to) + " is not a voter")));
+  }
+  runtime.request_drain();
+  runtime.wait_until([&runtime, to] { return runtime.node().raft().leader() == to; },
+                     [to, respond = std::move(respond)](bool done) {
+                       if (!done) return respond(error_response(504, "leadership did not move in time"));
+                       respond(json_response(200, json{{"leader", node_name(to)}}));
+                     });
+}
+
+MetricsGauges gauges(Runtime& runtime) {
+  const raft::Raft& raft = runtime.node().raft();
+  MetricsGauges g;
+  g.term = raft.term().value;
+  g.is_leader = raft.role() == raft::Role::kLeader;
+  g.commit_index = raft.log().committed().value;
+  g.applied_index = raft.log().applied().value;
+  g.apply_lag = g.commit_index - std::min(g.commit_index, g.applied_index);
+  for (const auto& [peer, stats] : runtime.peers().stats()) {
+    g.peer_send_queue_frames[node_name(peer)] = stats.queued_frames;
+    g.peer_send_queue_bytes[node_name(peer)] = stats.queued_bytes;
+  }
+  return g;
+}
+
+// The route's name in the metrics.
+std::string route_of(const HttpRequest& request) {
+  const std::string& path = request.path;
+  if (path == "/health") return "health";
+  if (path == "/ready") return "ready";
+  if (path == "/metrics") return "metrics";
+  if (path.starts_with("/v1/kv/")) {
+    if (request.method == "GET") return "kv_get";
+    if (request.method == "PUT") return "kv_put";
+    if (request.method == "DELETE") return "kv_delete";
+    return "kv_cas";
+  }
+  if (path == "/v1/cluster") return "cluster";
+  if (path == "/v1/members" || path.starts_with("/v1/members/")) return "members";
+  if (path == "/v1/leader/transfer") return "leader_transfer";
+  return "unknown";
+}
+
+}  // namespace
+
+void Runtime::handle_http(HttpRequest request, Respond respond) {
+  const auto started = Clock::now();
+  const std::string route = route_of(request);
+  const std::string& path = request.path;
+  // Every answer (now or later) is timed by route for the metrics.
+  auto timed = [this, started, route, respond = std::move(respond)](HttpResponse response) {
+    response.headers.emplace_back("X-Grape-Node", node_name(config_.id));
+    metrics_.observe_http(route, std::chrono::duration<double>(Clock::now() - started).count());
+    respond(std::move(response));
+  };
+  if (route == "health") {
+    return timed(json_response(200, json{{"status", "ok"}, {"node", node_name(config_.id)}}));
+  }
+  if (route == "ready") {
+    const raft::Raft& raft = node_->raft();
+    const bool ready = raft.leader() != kNoNode && raft.log().applied() >= raft.log().committed();
+    return timed(json_response(ready ? 200 : 503,
+                               json{{"ready", ready}, {"leader", node_or_null(raft.leader())},
+                                    {"node", node_name(config_.id)}}));
+  }
+  if (route == "metrics") {
+    metrics_.peer_frames_dropped = peers_->frames_dropped();
+    metrics_.peer_connections_refused = peers_->connections_refused();
+    return timed(HttpResponse{200, "text/plain; version=0.0.4",
+                              render_prometheus(node_name(config_.id), metrics_, gauges(*this)), {}});
+  }
+  if (route.starts_with("kv_")) return handle_kv(*this, request, path.substr(7), std::move(timed));
+  if (route == "cluster" && request.method == "GET") {
+    return timed(json_response(200, cluster_json(*this)));
+  }
+  if (route == "members") {
+    return handle_members(*this, request, path.size() > 12 ? path.substr(12) : "", std::move(timed));
+  }
+  if (route == "leader_transfer" && request.method == "POST") {
+    return handle_transfer(*this, request, std::move(timed));
+  }
+  timed(error_response(404, "no route " + request.method + " " + path));
+}
+
+}  // namespace grape::net

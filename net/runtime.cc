@@ -1,0 +1,495 @@
+#include "net/runtime.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <csignal>
+#include <filesystem>
+
+#include "core/base/assert.h"
+#include "core/raft/conf_change.h"
+#include "net/log.h"
+#include "net/runtime_impl.h"
+
+namespace grape::net {
+
+namespace asio = boost::asio;
+
+std::optional<NodeId> parse_node_name(const std::string& name) {
+  if (name.size() < 2 || name.size() > 12 || name[0] != 'n') return std::nullopt;
+  uint64_t v = 0;
+  for (size_t i = 1; i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(name[i] - '0');
+  }
+  if (v == 0) return std::nullopt;
+  return NodeId(v);
+}
+
+std::string node_name(NodeId id) { return "n" + std::to_string(id.value); }
+
+Expected<std::map<NodeId, std::string>, std::string> parse_initial_cluster(const std::string& text) {
+  std::map<NodeId, std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = text.find(',', start);
+    const std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const size_t eq = part.find('=');
+    if (eq == std::string::npos) return Unexpected("'" + part + "' is not id=host:port");
+    const auto id = parse_node_name(part.substr(0, eq));
+    if (!id) return Unexpected("'" + part.substr(0, eq) + "' is not a node id (n1, n2, ...)");
+    const std::string address = part.substr(eq + 1);
+    if (!split_host_port(address)) return Unexpected("'" + address + "' is not host:port");
+    if (!out.emplace(*id, address).second) return Unexpected(part.substr(0, eq) + " appears twice");
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+namespace {
+
+uint64_t random_seed() {
+  uint64_t seed = 0;
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed) != 1) {
+    seed = static_cast<uint64_t>(Clock::now().time_since_epoch().count());
+  }
+  return seed;
+}
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// The snapshot every initial member starts from: index 1, term 1, the initial configuration and
+// the members' peer addresses. Identical on every member (the same --initial-cluster), so the
+// cluster's history starts the same everywhere; a node that joins later starts empty and receives
+// it (or a later one) from the leader.
+std::shared_ptr<const raft::Snapshot> bootstrap_snapshot(const RuntimeConfig& config) {
+  kv::KvStore store;
+  auto snapshot = std::make_shared<raft::Snapshot>();
+  for (const auto& [id, address] : config.initial_cluster) {
+    store.apply(kv::Command{kv::Op::kPut, kPeerAddressPrefix + node_name(id), address, {}});
+    snapshot->meta.conf_state.voters.push_back(id);
+  }
+  snapshot->meta.index = LogIndex(1);
+  snapshot->meta.term = Term(1);
+  snapshot->data = store.encode_snapshot();
+  return snapshot;
+}
+
+}  // namespace
+
+Runtime::Runtime(RuntimeConfig config)
+    : config_(std::move(config)),
+      tick_timer_(io_),
+      retry_timer_(io_),
+      signals_(io_, SIGINT, SIGTERM) {}
+
+Status<std::string> Runtime::start() {
+  std::error_code ec;
+  std::filesystem::create_directories(config_.data_dir, ec);
+  if (ec) return Unexpected("cannot create data dir " + config_.data_dir + ": " + ec.message());
+  node::NodeStorageOptions storage_options;
+  storage_options.wal_dir = config_.data_dir + "/wal";
+  storage_options.snapshot_dir = config_.data_dir + "/snap";
+  auto opened = node::NodeStorage::open(disk_, storage_options);
+  if (!opened) {
+    return Unexpected("cannot open the " + opened.error().what + ": " + opened.error().message);
+  }
+  storage_ = std::move(*opened);
+  if (const auto& repaired = storage_->repaired()) {
+    log::warn("recovery cut a torn tail off {} at offset {} ({} bytes: {}): a write that was never "
+              "acknowledged", repaired->file, repaired->offset, repaired->bytes, repaired->reason);
+  }
+  if (storage_->empty() && !config_.join) {
+    if (auto booted = storage_->bootstrap(bootstrap_snapshot(config_)); !booted) {
+      return Unexpected("cannot write the bootstrap snapshot: " + booted.error());
+    }
+    log::info("bootstrapped a new cluster of {} members", config_.initial_cluster.size());
+  }
+
+  node::NodeConfig node_config;
+  raft::Config& raft = node_config.raft;
+  raft.id = config_.id;
+  for (const auto& [id, address] : config_.initial_cluster) {
+    if (id != config_.id || !config_.join) raft.voters.push_back(id);
+  }
+  const auto ticks = [&](int64_t ms) {
+    return static_cast<int>(std::max<int64_t>(1, ms / config_.tick_ms));
+  };
+  raft.heartbeat_ticks = ticks(config_.heartbeat_ms);
+  raft.election_ticks = std::max(ticks(config_.election_timeout_ms), raft.heartbeat_ticks + 1);
+  raft.election_ticks_max = 2 * raft.election_ticks;
+  raft.snapshot = storage_->snapshot();
+  node_config.snapshot_every = config_.snapshot_every;
+  node_ = std::make_unique<node::Node>(node_config, storage_->log(), Rng(random_seed()));
+  last_term_ = node_->raft().term();
+  log::set_term(last_term_.value);
+
+  PeerNetworkOptions peer_options;
+  peer_options.self = config_.id;
+  peer_options.cluster = config_.cluster_id;
+  peer_options.token = config_.token;
+  peer_options.listen = config_.listen_peer;
+  peers_ = std::make_unique<PeerNetwork>(
+      io_, peer_options, [this](NodeId id) { return peer_address(id); },
+      [this](NodeId from, Frame frame) { on_frame(from, std::move(frame)); });
+  if (auto started = peers_->start(); !started) return started;
+  http_ = std::make_unique<HttpServer>(io_, config_.listen_http,
+                                       [this](HttpRequest request, Respond respond) {
+                                         handle_http(std::move(request), std::move(respond));
+                                       });
+  if (auto started = http_->start(); !started) return started;
+
+  signals_.async_wait([this](const boost::system::error_code& e, int signal) {
+    if (e) return;
+    log::info("received {}: stopping", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    stop();
+  });
+  const raft::RaftLog& raft_log = node_->raft().log();
+  log::info("started: peers on {}, HTTP on {}, data in {}; log {}..{}, commit {}, {} members",
+            config_.listen_peer, config_.listen_http, config_.data_dir,
+            raft_log.first_index().value, raft_log.last_index().value, raft_log.committed().value,
+            raft::members(node_->raft().conf_state()).size());
+  next_tick_ = Clock::now();
+  schedule_tick();
+  return Status<std::string>::ok();
+}
+
+void Runtime::run() { io_.run(); }
+
+void Runtime::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto& [id, pending] : pending_) {
+    Outcome outcome;
+    outcome.status = node::ReplyStatus::kRejected;
+    outcome.served_by = config_.id;
+    pending.done(outcome);
+  }
+  pending_.clear();
+  for (Waiter& waiter : waiters_) waiter.done(false);
+  waiters_.clear();
+  tick_timer_.cancel();
+  retry_timer_.cancel();
+  signals_.cancel();
+  peers_->stop();
+  http_->stop();
+  // Connections still closing get a moment; then the loop ends regardless.
+  auto grace = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(500));
+  grace->async_wait([this, grace](const boost::system::error_code&) { io_.stop(); });
+}
+
+std::optional<std::string> Runtime::peer_address(NodeId id) const {
+  if (node_) {
+    if (auto address = node_->kv().get(kPeerAddressPrefix + node_name(id))) return address;
+  }
+  auto it = config_.initial_cluster.find(id);
+  if (it == config_.initial_cluster.end()) return std::nullopt;
+  return it->second;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events in: ticks, peer frames, client requests
+
+void Runtime::schedule_tick() {
+  next_tick_ += std::chrono::milliseconds(config_.tick_ms);
+  // After a stall (a long sync, a paused process) tick once, not in a burst that would time out
+  // elections the peers never saw coming.
+  if (next_tick_ < Clock::now()) next_tick_ = Clock::now();
+  tick_timer_.expires_at(next_tick_);
+  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec && !stopped_) on_tick();
+  });
+}
+
+void Runtime::on_tick() {
+  node_->tick();
+  expire_requests();
+  // Requests that found no leader try again now (an election may have ended).
+  for (auto& [id, pending] : pending_) {
+    if (!pending.waiting_for_leader) continue;
+    pending.waiting_for_leader = false;
+    pending.forwards = 0;
+    node_->on_client_request(node::ClientRequest{0, id, pending.command});
+  }
+  request_drain();
+  schedule_tick();
+}
+
+void Runtime::on_frame(NodeId from, Frame frame) {
+  if (stopped_) return;
+  switch (frame.kind) {
+    case FrameKind::kRaft: {
+      auto message = decode_message(frame.payload);
+      if (!message) {
+        log::warn("dropping a message from n{}: {}", from.value, message.error());
+        return;
+      }
+      if (message->from != from) {
+        log::warn("dropping a message from n{} that claims to come from n{}", from.value,
+                  message->from.value);
+        return;
+      }
+      if (auto stepped = node_->step(*message); !stepped) {
+        log::debug("message from n{} not stepped: {}", from.value, stepped.error().detail);
+      }
+      break;
+    }
+    case FrameKind::kForward: {
+      auto request = decode_forwarded_request(frame.payload);
+      if (!request) {
+        log::warn("dropping a forwarded request from n{}: {}", from.value, request.error());
+        return;
+      }
+      node_->on_client_request(node::ClientRequest{from.value, request->id, std::move(request->command)});
+      break;
+    }
+    case FrameKind::kForwardReply: {
+      auto reply = decode_forwarded_reply(frame.payload);
+      if (!reply) {
+        log::warn("dropping a forwarded reply from n{}: {}", from.value, reply.error());
+        return;
+      }
+      on_reply(node::ClientReply{0, reply->id, reply->status, reply->leader_hint,
+                                 std::move(reply->result), reply->index},
+               from);
+      break;
+    }
+    case FrameKind::kHandshake:
+      break;  // PeerNetwork never hands these on
+  }
+  request_drain();
+}
+
+void Runtime::submit(kv::Command command, std::function<void(Outcome)> done) {
+  const uint64_t id = next_request_++;
+  PendingRequest& pending = pending_[id];
+  pending.command = command;
+  pending.done = std::move(done);
+  pending.deadline = Clock::now() + std::chrono::milliseconds(config_.request_timeout_ms);
+  node_->on_client_request(node::ClientRequest{0, id, std::move(command)});
+  request_drain();
+}
+
+void Runtime::wait_until(std::function<bool()> ready, std::function<void(bool)> done) {
+  if (ready()) {
+    done(true);
+    return;
+  }
+  waiters_.push_back(Waiter{std::move(ready), std::move(done),
+                            Clock::now() + std::chrono::milliseconds(config_.request_timeout_ms)});
+}
+
+void Runtime::expire_requests() {
+  const auto now = Clock::now();
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->second.deadline > now) {
+      ++it;
+      continue;
+    }
+    Outcome outcome;
+    outcome.timed_out = true;
+    outcome.served_by = config_.id;
+    auto done = std::move(it->second.done);
+    it = pending_.erase(it);
+    done(outcome);
+  }
+  for (size_t i = 0; i < waiters_.size();) {
+    if (waiters_[i].deadline > now) {
+      ++i;
+      continue;
+    }
+    auto done = std::move(waiters_[i].done);
+    waiters_.erase(waiters_.begin() + static_cast<std::ptrdiff_t>(i));
+    done(false);
+  }
+}
+
+void Runtime::check_waiters() {
+  for (size_t i = 0; i < waiters_.size();) {
+    if (!waiters_[i].ready()) {
+      ++i;
+      continue;
+    }
+    auto done = std::move(waiters_[i].done);
+    waiters_.erase(waiters_.begin() + static_cast<std::ptrdiff_t>(i));
+    done(true);
+  }
+}
+
+// An answer for a request: ours (client 0) goes to its HTTP caller, after following a redirect
+// to the leader if need be; a peer's forwarded request goes back to that peer.
+void Runtime::on_reply(const node::ClientReply& reply, NodeId served_by) {
+  if (reply.client != 0) {
+    ForwardedReply forwarded{reply.request, reply.status, reply.leader_hint, reply.index, reply.result};
+    peers_->send(NodeId(reply.client),
+                 encode_frame(FrameKind::kForwardReply, encode_forwarded_reply(forwarded)));
+    return;
+  }
+  auto it = pending_.find(reply.request);
+  if (it == pending_.end()) return;  // timed out already
+  PendingRequest& pending = it->second;
+  if (reply.status == node::ReplyStatus::kRedirect) {
+    // Nothing was proposed: send it on to the leader (a few hops at most, in case hints are
+    // stale), or wait for one to be elected.
+    const NodeId leader = reply.leader_hint;
+    if (leader != kNoNode && pending.forwards < 3) {
+      ++pending.forwards;
+      if (leader == config_.id) {
+        node_->on_client_request(node::ClientRequest{0, reply.request, pending.command});
+        request_drain();
+      } else {
+        peers_->send(leader, encode_frame(FrameKind::kForward,
+                                          encode_forwarded_request({reply.request, pending.command})));
+      }
+      return;
+    }
+    pending.waiting_for_leader = true;
+    return;
+  }
+  Outcome outcome{reply.status, reply.result, reply.index, served_by, false};
+  auto done = std::move(pending.done);
+  pending_.erase(it);
+  done(outcome);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Ready loop: the same steps as the simulator's (sim/world.cc), on the real disk
+
+void Runtime::request_drain() {
+  if (drain_posted_ || stopped_) return;
+  drain_posted_ = true;
+  // After the events already queued, so that one drain (one write, one sync) covers them all.
+  asio::post(io_, [this] { drain(); });
+}
+
+void Runtime::drain() {
+  drain_posted_ = false;
+  if (stopped_) return;
+  while (!persisting_ && node_->has_ready()) {
+    node::NodeReady ready = node_->take_ready();
+    send_messages(ready.raft.messages);
+    // Answers report what was applied (or refused) before this Ready: they need not wait.
+    for (const node::ClientReply& reply : ready.replies) on_reply(reply, config_.id);
+    ready.replies.clear();
+    if (node_->raft().role() == raft::Role::kLeader) {
+      const auto now = Clock::now();
+      for (const raft::Entry& e : ready.raft.entries_to_persist) {
+        while (!proposed_at_.empty() && proposed_at_.back().first >= e.index) proposed_at_.pop_back();
+        proposed_at_.emplace_back(e.index, now);
+      }
+    }
+    if (!persist(ready)) {
+      persisting_ = std::move(ready);
+      retry_persist();
+      break;
+    }
+    finish(std::move(ready));
+  }
+  observe_state();
+  check_waiters();
+}
+
+// A disk that refuses a write (full, I/O error) holds the Ready back and refuses client writes
+// (node.set_disk_failing) until a retry succeeds; nothing staged is lost meanwhile.
+void Runtime::retry_persist() {
+  retry_timer_.expires_after(std::chrono::milliseconds(10));
+  retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped_ || !persisting_) return;
+    if (!persist(*persisting_)) {
+      retry_persist();
+      return;
+    }
+    node::NodeReady ready = std::move(*persisting_);
+    persisting_.reset();
+    finish(std::move(ready));
+    request_drain();
+  });
+}
+
+bool Runtime::persist(node::NodeReady& ready) {
+  if (!node::has_writes(ready)) return true;
+  const auto started = Clock::now();
+  if (auto persisted = storage_->persist(ready); !persisted) {
+    if (!disk_refusing_) {
+      log::error("the disk refused a write: {} (client writes refused until it recovers)",
+                 persisted.error());
+    }
+    disk_refusing_ = true;
+    node_->set_disk_failing(true);
+    return false;
+  }
+  if (disk_refusing_) log::info("the disk accepts writes again");
+  disk_refusing_ = false;
+  node_->set_disk_failing(false);
+  ++metrics_.wal_syncs;
+  metrics_.wal_sync_latency.observe(seconds_since(started));
+  return true;
+}
+
+void Runtime::finish(node::NodeReady ready) {
+  send_messages(ready.raft.messages_after_persist);
+  if (ready.raft.snapshot) {
+    ++metrics_.snapshots_installed;
+    log::info("installed a snapshot from the leader up to index {}", ready.raft.snapshot->meta.index.value);
+  }
+  if (ready.snapshot_to_save) ++metrics_.snapshots_saved;
+  const auto started = Clock::now();
+  const bool applies = !ready.raft.entries_to_apply.empty();
+  node_->advance();
+  if (applies) metrics_.apply_latency.observe(seconds_since(started));
+}
+
+void Runtime::send_messages(std::vector<raft::Message>& messages) {
+  for (const raft::Message& m : messages) {
+    peers_->send(m.to, encode_frame(FrameKind::kRaft, encode_message(m)));
+  }
+}
+
+void Runtime::observe_state() {
+  const raft::Raft& raft = node_->raft();
+  if (raft.term() != last_term_) {
+    last_term_ = raft.term();
+    log::set_term(last_term_.value);
+  }
+  if (raft.role() != last_role_ || raft.leader() != last_leader_) {
+    if (raft.leader() != last_leader_) ++metrics_.leader_changes;
+    if (raft.role() == raft::Role::kLeader) {
+      log::info("became leader");
+    } else if (raft.leader() != kNoNode) {
+      log::info("following leader n{}", raft.leader().value);
+    } else if (last_leader_ != kNoNode) {
+      log::info("lost leader n{}", last_leader_.value);
+    }
+    if (raft.role() != raft::Role::kLeader) proposed_at_.clear();
+    last_role_ = raft.role();
+    last_leader_ = raft.leader();
+  }
+  const LogIndex committed = raft.log().committed();
+  const auto now = Clock::now();
+  while (!proposed_at_.empty() && proposed_at_.front().first <= committed) {
+    metrics_.replication_latency.observe(
+        std::chrono::duration<double>(now - proposed_at_.front().second).count());
+    proposed_at_.pop_front();
+  }
+}
+
+int run_node(const RuntimeConfig& config) {
+  if (!log::init(node_name(config.id), config.log_level)) {
+    std::fprintf(stderr, "error: --log-level: '%s' is not one of debug, info, warn, error\n",
+                 config.log_level.c_str());
+    return 2;
+  }
+  Runtime runtime(config);
+  if (auto started = runtime.start(); !started) {
+    log::error("cannot start: {}", started.error());
+    return 1;
+  }
+  runtime.run();
+  log::info("stopped");
+  return 0;
+}
+
+}  // namespace grape::net

@@ -1,0 +1,112 @@
+#pragma once
+// The runtime's state, shared by runtime.cc (the loop: ticks, frames, Readies, storage) and
+// http_api.cc (the HTTP routes). Private to net/.
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/node/node.h"
+#include "core/node/node_storage.h"
+#include "net/asio.h"
+#include "net/http_server.h"
+#include "net/metrics.h"
+#include "net/peers.h"
+#include "net/posix_disk.h"
+#include "net/runtime.h"
+
+namespace grape::net {
+
+using Clock = std::chrono::steady_clock;
+
+// Keys the runtime keeps in the replicated store for itself; user keys may not start with '\0'.
+inline const std::string kPeerAddressPrefix = std::string("\0peer/", 6);
+
+class Runtime {
+ public:
+  explicit Runtime(RuntimeConfig config);
+  // Opens the storage, binds the ports and starts the loop; the error says what failed.
+  [[nodiscard]] Status<std::string> start();
+  void run();  // until stop()
+  void stop();
+
+  // --- used by the HTTP routes (http_api.cc) ---
+  // A client request from HTTP: answered through `done` once applied, refused or timed out.
+  struct Outcome {
+    node::ReplyStatus status = node::ReplyStatus::kOk;
+    kv::Result result;
+    LogIndex index;
+    NodeId served_by;
+    bool timed_out = false;
+  };
+  void submit(kv::Command command, std::function<void(Outcome)> done);
+  // Waits (up to the request timeout) until `ready()` holds, checked after every drain and tick.
+  void wait_until(std::function<bool()> ready, std::function<void(bool)> done);
+  std::optional<std::string> peer_address(NodeId id) const;
+  void handle_http(HttpRequest request, Respond respond);
+
+  const RuntimeConfig& config() const { return config_; }
+  node::Node& node() { return *node_; }
+  Metrics& metrics() { return metrics_; }
+  PeerNetwork& peers() { return *peers_; }
+  void request_drain();
+
+ private:
+  struct PendingRequest {
+    kv::Command command;
+    std::function<void(Outcome)> done;
+    Clock::time_point deadline;
+    int forwards = 0;          // times sent on to a leader
+    bool waiting_for_leader = false;  // resubmitted at the next tick
+  };
+  struct Waiter {
+    std::function<bool()> ready;
+    std::function<void(bool)> done;
+    Clock::time_point deadline;
+  };
+
+  void schedule_tick();
+  void on_tick();
+  void on_frame(NodeId from, Frame frame);
+  void drain();
+  bool persist(node::NodeReady& ready);  // false: the disk refused, retried later
+  void retry_persist();
+  void finish(node::NodeReady ready);
+  void send_messages(std::vector<raft::Message>& messages);
+  void on_reply(const node::ClientReply& reply, NodeId served_by);
+  void route_local(uint64_t id);
+  void observe_state();
+  void check_waiters();
+  void expire_requests();
+
+  RuntimeConfig config_;
+  boost::asio::io_context io_;
+  boost::asio::steady_timer tick_timer_;
+  boost::asio::steady_timer retry_timer_;
+  boost::asio::signal_set signals_;
+  Clock::time_point next_tick_;
+  PosixDisk disk_;
+  std::unique_ptr<node::NodeStorage> storage_;
+  std::unique_ptr<node::Node> node_;
+  std::unique_ptr<PeerNetwork> peers_;
+  std::unique_ptr<HttpServer> http_;
+  Metrics metrics_;
+  bool drain_posted_ = false;
+  std::optional<node::NodeReady> persisting_;  // refused by the disk: retried by retry_timer_
+  std::map<uint64_t, PendingRequest> pending_;
+  uint64_t next_request_ = 1;
+  std::vector<Waiter> waiters_;
+  // Leader: when each of its entries was appended, for the replication latency histogram.
+  std::deque<std::pair<LogIndex, Clock::time_point>> proposed_at_;
+  raft::Role last_role_ = raft::Role::kFollower;
+  Term last_term_;
+  NodeId last_leader_;
+  bool stopped_ = false;
+  bool disk_refusing_ = false;
+};
+
+}  // namespace grape::net
