@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/bench_cmd.h"
 #include "cli/common.h"
 #include "cli/history_cmd.h"
 #include "cli/node_cmd.h"
@@ -298,6 +299,29 @@ int main(int argc, char** argv) {
   transfer_cmd->add_option("id", transfer_to, "Target member id");
   leader_options.add_to(transfer_cmd);
 
+  BenchArgs bench_args;
+  ClientOptions bench_options;
+  CLI::App* bench_load_cmd = app.add_subcommand(
+      "bench", "Drive a running cluster over HTTP and print throughput and latency percentiles");
+  bench_options.add_to(bench_load_cmd);
+  bench_load_cmd->add_option("--clients", bench_args.clients, "Concurrent clients, one call in flight each")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{10'000}));
+  bench_load_cmd->add_option("--duration", bench_args.duration, "How long to drive the load")
+      ->capture_default_str();
+  bench_load_cmd->add_option("--op", bench_args.op, "put, get (linearizable) or mixed (half each)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"put", "get", "mixed"}));
+  bench_load_cmd->add_option("--keys", bench_args.keys, "Key space (16-byte keys)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{100'000'000}));
+  bench_load_cmd->add_option("--value-bytes", bench_args.value_bytes, "Bytes per value written")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{0}, size_t{1} << 20));
+  bench_load_cmd->add_option("--history", bench_args.history,
+                             "Write every call as JSON lines (then a read of every key) for "
+                             "`grape history check`");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -334,6 +358,10 @@ int main(int argc, char** argv) {
     return wal_bench(bench);
   }
   if (node_start_cmd->parsed()) return node_start(node_args);
+  if (bench_load_cmd->parsed()) {
+    bench_args.client = bench_options.get();
+    return grape::cli::bench(bench_args);
+  }
   if (status_cmd->parsed()) return cluster_status(status_options.get());
   if (put_cmd->parsed()) return kv_put(kv_options.get(), kv_key, kv_value);
   if (get_cmd->parsed()) return kv_get(kv_options.get(), kv_key, stale);

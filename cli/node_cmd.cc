@@ -306,29 +306,39 @@ int kv_result(const Client& client, const Answer& answer, const std::string& don
   const std::optional<Client> client = make_client(args, error); \
   if (!client) return bad_input(error)
 
-int cluster_status(const ClientArgs& args) {
-  GRAPE_CLIENT_OR_EXIT(args);
-  // Every endpoint's view; the leader's has the match indexes.
+namespace {
+
+// Asks every endpoint for `target` and keeps the leader's answer (it alone knows the match
+// indexes, and a removed or partitioned node's view may be stale); else the first answer.
+std::optional<Answer> leader_view(const Client& client, const std::string& target, std::string& error) {
   std::optional<Answer> best;
   std::vector<std::string> failures;
-  for (const std::string& endpoint : client->endpoints) {
-    Client one = *client;
+  for (const std::string& endpoint : client.endpoints) {
+    Client one = client;
     one.endpoints = {endpoint};
-    auto answer = call(one, net::HttpCall{"GET", "/v1/cluster", {}, {}, {}}, error);
+    auto answer = call(one, net::HttpCall{"GET", target, {}, {}, {}}, error);
     if (!answer) {
       failures.push_back(error);
       continue;
     }
     if (answer->status != 200) continue;
-    const bool is_leader = answer->body["node"] == answer->body["leader"];
+    const bool is_leader = answer->body.contains("node") && answer->body["node"] == answer->body["leader"];
     if (!best || is_leader) best = std::move(answer);
     if (is_leader) break;
   }
   if (!best) {
-    std::string message = "no endpoint answered";
-    for (const auto& f : failures) message += "\n  " + f;
-    return failed(message);
+    error = "no endpoint answered";
+    for (const auto& f : failures) error += "\n  " + f;
   }
+  return best;
+}
+
+}  // namespace
+
+int cluster_status(const ClientArgs& args) {
+  GRAPE_CLIENT_OR_EXIT(args);
+  const std::optional<Answer> best = leader_view(*client, "/v1/cluster", error);
+  if (!best) return failed(error);
   const json& c = best->body;
   if (client->format == Format::kJson) {
     std::cout << c.dump() << '\n';
@@ -393,9 +403,8 @@ int kv_cas(const ClientArgs& args, const std::string& key, const std::vector<std
 
 int member_list(const ClientArgs& args) {
   GRAPE_CLIENT_OR_EXIT(args);
-  auto answer = call(*client, net::HttpCall{"GET", "/v1/members", {}, {}, {}}, error);
+  const std::optional<Answer> answer = leader_view(*client, "/v1/members", error);
   if (!answer) return failed(error);
-  if (answer->status != 200) return failed(error_of(*answer));
   if (client->format == Format::kJson) {
     std::cout << answer->body.dump() << '\n';
   } else {

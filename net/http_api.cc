@@ -208,7 +208,9 @@ void handle_members(Runtime& runtime, const HttpRequest& request, const std::str
   if (request.method == "GET" && rest.empty()) {
     json members = json::array();
     for (NodeId id : raft::members(raft.conf_state())) members.push_back(member_json(runtime, id));
-    return respond(json_response(200, json{{"members", members}, {"leader", node_or_null(raft.leader())}}));
+    return respond(json_response(200, json{{"members", members},
+                                           {"leader", node_or_null(raft.leader())},
+                                           {"node", node_name(raft.id())}}));
   }
   if (!authorized(runtime, request)) {
     return respond(error_response(401, "admin call: needs Authorization: Bearer <cluster token>"));

@@ -160,11 +160,11 @@ awaitable<void> PeerNetwork::Impl::serve_inbound(std::shared_ptr<tcp::socket> so
   auto self = shared_from_this();
   const std::string who = "from " + remote_of(*socket);
   FrameReader reader;
+  std::optional<NodeId> peer;
   try {
     socket->set_option(tcp::no_delay(true));
     Handshake handshake = Handshake::acceptor(options.cluster, options.token, options.self,
                                               fresh_challenge());
-    std::optional<NodeId> peer;
     {
       Deadline deadline(*socket, std::chrono::milliseconds(options.handshake_timeout_ms));
       while (!peer) {
@@ -183,8 +183,13 @@ awaitable<void> PeerNetwork::Impl::serve_inbound(std::shared_ptr<tcp::socket> so
       on_frame(*peer, std::move(frame));
     }
   } catch (const boost::system::system_error& e) {
-    // The peer went away (or we stop): not worth a warning.
-    if (!stopped && e.code() != asio::error::eof && e.code() != asio::error::operation_aborted) {
+    if (!stopped && !peer) {
+      // A dialer that finds our proof wrong (another cluster token) hangs up here.
+      refuse(who, "closed during the handshake (" + e.code().message() +
+                      "): a peer with another cluster token, or not a grape peer");
+    } else if (!stopped && e.code() != asio::error::eof &&
+               e.code() != asio::error::operation_aborted) {
+      // An authenticated peer went away: not worth a warning.
       log::debug("peer connection {} closed: {}", who, e.code().message());
     }
   } catch (const std::exception& e) {

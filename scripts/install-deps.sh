@@ -10,6 +10,7 @@ packages=(
   libssl-dev  # the peer handshake: HMAC-SHA256 (OpenSSL libcrypto)
   libspdlog-dev  # node logs
   time jq  # make mutants: peak memory of each run, sweep results in JSON
+  curl  # the integration tests call the HTTP API directly
 )
 
 missing=()
