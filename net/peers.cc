@@ -101,6 +101,8 @@ struct Link {
   bool connected = false;
   bool failing_logged = false;
   uint64_t generation = 0;  // of the connection: a watcher of an older one must not close this one
+  bool writing = false;     // an async write is in progress: send() must queue
+  Bytes partial;            // the rest of a frame send() wrote only in part: goes out first
 };
 
 struct PeerNetwork::Impl : std::enable_shared_from_this<PeerNetwork::Impl> {
@@ -212,6 +214,7 @@ awaitable<void> PeerNetwork::Impl::dial(Link& link) {
   Deadline deadline(link.socket, std::chrono::milliseconds(options.handshake_timeout_ms));
   co_await asio::async_connect(link.socket, endpoints, use_awaitable);
   link.socket.set_option(tcp::no_delay(true));
+  link.socket.non_blocking(true);  // send() tries a direct write first
   Handshake handshake = Handshake::dialer(options.cluster, options.token, options.self, link.peer,
                                           fresh_challenge());
   co_await write_frame(link.socket, FrameKind::kHandshake, handshake.start());
@@ -233,6 +236,13 @@ awaitable<void> PeerNetwork::Impl::dial(Link& link) {
 awaitable<void> PeerNetwork::Impl::drain_link(Link& link) {
   std::vector<asio::const_buffer> buffers;
   while (!stopped) {
+    if (!link.partial.empty()) {
+      link.writing = true;
+      co_await asio::async_write(link.socket, asio::buffer(link.partial), use_awaitable);
+      link.writing = false;
+      link.partial.clear();
+      continue;
+    }
     if (link.queue.empty()) {
       link.wake.expires_at(asio::steady_timer::time_point::max());
       boost::system::error_code ec;
@@ -250,7 +260,9 @@ awaitable<void> PeerNetwork::Impl::drain_link(Link& link) {
       ++frames;
     }
     for (const Bytes& b : batch) buffers.emplace_back(asio::buffer(b));
+    link.writing = true;
     co_await asio::async_write(link.socket, buffers, use_awaitable);
+    link.writing = false;
   }
 }
 
@@ -285,6 +297,8 @@ awaitable<void> PeerNetwork::Impl::run_link(std::shared_ptr<Link> link) {
     }
     boost::system::error_code ignored;
     link->socket.close(ignored);
+    link->writing = false;
+    link->partial.clear();  // half a frame means nothing on the next connection
     if (stopped) break;
     if (link->connected) {
       log::info("peer connection {} lost: {}", who, failure);
@@ -335,8 +349,21 @@ void PeerNetwork::send(NodeId to, Bytes frame) {
     it = impl.links.emplace(to, link).first;
     asio::co_spawn(impl.io, impl.run_link(link), asio::detached);
   }
-  // While dialing (or waiting to), what fits waits and leaves once connected.
   Link& link = *it->second;
+  if (link.connected && !link.writing && link.partial.empty() && link.queue.empty()) {
+    // Straight onto the socket: a message must not wait for the loop to come round (the leader's
+    // appends would otherwise leave only after its own fsync, serializing the two disks).
+    boost::system::error_code ec;
+    const size_t written = link.socket.write_some(asio::buffer(frame), ec);
+    if (!ec && written == frame.size()) return;
+    if (!ec || ec == asio::error::would_block || ec == asio::error::try_again) {
+      link.partial.assign(frame.begin() + static_cast<std::ptrdiff_t>(written), frame.end());
+      link.wake.cancel();
+      return;
+    }
+    // A broken connection: queue it; the writer finds out and redials.
+  }
+  // While dialing (or waiting to), what fits waits and leaves once connected.
   link.queue.push(std::move(frame));
   link.wake.cancel();
 }

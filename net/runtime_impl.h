@@ -73,6 +73,7 @@ class Runtime {
   void on_tick();
   void on_frame(NodeId from, Frame frame);
   void drain();
+  void handle_ready(node::NodeReady ready);
   bool persist(node::NodeReady& ready);  // false: the disk refused, retried later
   void retry_persist();
   void finish(node::NodeReady ready);

@@ -409,7 +409,11 @@ void World::start_persist(SimNode& n) {
   const raft::Ready& r = n.persisting->raft;
   // The writes go to the disk (snapshot files, then the log: staged in memory, one write and one
   // sync request); they are durable only when the sync completes (on_sync_done).
-  const bool writes = node::has_writes(*n.persisting);
+  // A Ready that needs no sync (only the commit index moved) is staged at once, at no cost.
+  const bool writes = n.storage->needs_sync(*n.persisting);
+  if (!writes && node::has_writes(*n.persisting)) {
+    GRAPE_ASSERT(n.storage->persist(*n.persisting).is_ok(), "staging cannot fail");
+  }
   n.sync_requested = !writes;
   if (writes) request_sync(n);
   send_all(n, n.persisting->raft.messages);  // these may leave before the disk write completes

@@ -17,6 +17,8 @@ Expected<std::unique_ptr<NodeStorage>, NodeStorageError> NodeStorage::open(
         NodeStorageError{snapshot.error().corrupt, "snapshot", snapshot.error().message});
   }
   s->snapshot_ = std::move(*snapshot);
+  s->synced_term_ = s->log().hard_state().term;
+  s->synced_vote_ = s->log().hard_state().vote;
   if (s->snapshot_) {
     const raft::SnapshotMeta& meta = s->snapshot_->meta;
     // The log starts right after the snapshot (a crash may have come between storing the
@@ -54,8 +56,22 @@ Status<std::string> NodeStorage::bootstrap(std::shared_ptr<const raft::Snapshot>
   return Status<std::string>::ok();
 }
 
+bool NodeStorage::needs_sync(const NodeReady& ready) const {
+  if (ready.raft.snapshot || ready.snapshot_to_save || !ready.raft.entries_to_persist.empty()) {
+    return true;
+  }
+  const std::optional<raft::HardState>& hs = ready.raft.hard_state;
+  return hs && (hs->term != synced_term_ || hs->vote != synced_vote_);
+}
+
 Status<std::string> NodeStorage::persist(const NodeReady& ready) {
   storage::GroupLog& log = this->log();
+  if (!needs_sync(ready)) {
+    if (ready.raft.hard_state) {
+      GRAPE_ASSERT(log.set_hard_state(*ready.raft.hard_state).is_ok(), "staging cannot fail");
+    }
+    return Status<std::string>::ok();
+  }
   if (ready.raft.snapshot && !install_saved_) {
     const raft::SnapshotMeta& meta = ready.raft.snapshot->meta;
     if (auto saved = snapshots_.save(options_.group, *ready.raft.snapshot); !saved) {
@@ -83,6 +99,8 @@ Status<std::string> NodeStorage::persist(const NodeReady& ready) {
     own_snapshot_saved_ = true;
   }
   if (auto synced = wal_->sync(); !synced) return Unexpected(synced.error().detail);
+  synced_term_ = log.hard_state().term;
+  synced_vote_ = log.hard_state().vote;
   install_saved_ = writes_staged_ = own_snapshot_saved_ = false;  // ready for the next Ready
   return Status<std::string>::ok();
 }

@@ -65,7 +65,15 @@ class NodeStorage {
   // starts empty and learns everything, configuration included, from the leader's snapshot.
   [[nodiscard]] Status<std::string> bootstrap(std::shared_ptr<const raft::Snapshot> snapshot);
 
-  // Makes the Ready's writes durable (see the top of this file). On an error (full, I/O) the
+  // Whether persisting the Ready needs a sync (etcd's MustSync): new entries, a snapshot, or a
+  // new term or vote. A hard state that only advances the commit index is staged and becomes
+  // durable with the next sync: the commit index need not survive a crash (a restarted node
+  // learns it again from the leader), and waiting for a sync before applying each commit would
+  // put a third fsync on every write's path.
+  bool needs_sync(const NodeReady& ready) const;
+
+  // Makes the Ready's writes durable (see the top of this file); when needs_sync() is false it
+  // only stages them (no disk I/O, cannot fail). On an error (full, I/O) the
   // steps already done are kept and the next call with the same Ready resumes after them.
   [[nodiscard]] Status<std::string> persist(const NodeReady& ready);
 
@@ -80,6 +88,9 @@ class NodeStorage {
   std::optional<storage::WalScan::Damage> repaired_;
   // The newest snapshot stored: the log is compacted up to the one before it.
   std::optional<raft::SnapshotMeta> last_saved_snapshot_;
+  // The term and vote as of the last sync (a change needs one).
+  Term synced_term_;
+  NodeId synced_vote_;
   // Steps of the Ready being persisted that are done (persist() resumes after them).
   bool install_saved_ = false;
   bool writes_staged_ = false;

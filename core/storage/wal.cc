@@ -537,6 +537,7 @@ Expected<std::unique_ptr<Wal>, WalError> Wal::open(Disk& disk, const std::string
     } else {
       wal->file_ = std::move(*file);
       wal->write_offset_ = last.bytes;
+      wal->zeroed_end_ = last.bytes;
     }
   }
   return wal;
@@ -638,14 +639,24 @@ Status<raft::StoreError> Wal::roll_segment() {
   }
   file_ = std::move(*file);
   write_offset_ = 0;
+  zeroed_end_ = 0;
   segments_.push_back(Segment{number, path, {}});
   ++stats_.segments_created;
   return Status<raft::StoreError>::ok();
 }
 
 Status<raft::StoreError> Wal::write_staged() {
+  const uint64_t end = write_offset_ + staged_.size();
+  uint64_t zeroed = zeroed_end_;
+  if (options_.zero_fill_bytes > 0 && end > zeroed_end_) {
+    // Zeros ahead of the data, in the same sync: the next syncs overwrite written blocks.
+    zeroed = end + options_.zero_fill_bytes;
+    const std::vector<std::byte> zeros(zeroed - end);
+    if (auto w = file_->write(end, zeros); !w) return Unexpected(store_error(w.error()));
+  }
   if (auto w = file_->write(write_offset_, staged_); !w) return Unexpected(store_error(w.error()));
   if (auto s = file_->sync(); !s) return Unexpected(store_error(s.error()));
+  zeroed_end_ = std::max(zeroed_end_, zeroed);
   if (write_offset_ == 0) {
     // A new segment's name is durable only once its directory is synced.
     if (auto d = disk_->sync_dir(dir_); !d) return Unexpected(store_error(d.error()));

@@ -161,5 +161,45 @@ TEST(PosixDisk, FilesNamesAndErrors) {
   EXPECT_EQ(again.error().code, DiskErrorCode::kNotFound);
 }
 
+// zero_fill_bytes keeps zeros written ahead of the log (the real node's setting): the file is
+// longer than the log, reopening reads the zeros as its end, and appends go on from there.
+TEST(PosixDisk, WalZeroFillReopensAndAppendsAfterTheData) {
+  TempDir tmp;
+  ASSERT_FALSE(tmp.path().empty()) << "mkdtemp failed";
+  const std::string dir = tmp.path() + "/wal";
+  const WalOptions options{.segment_bytes = 1 << 20, .preallocate = false, .zero_fill_bytes = 8192};
+  PosixDisk disk;
+  auto wal = open_wal(disk, dir, options);
+  ASSERT_NE(wal, nullptr);
+  for (uint64_t i = 1; i <= 20; ++i) {
+    append(wal->group(GroupId(1)), make_entries(i, {1}, 100));
+    sync_wal(*wal);
+  }
+  const LogState before = capture(*wal);
+  wal.reset();
+  auto scan = storage::scan_wal(disk, dir);
+  ASSERT_TRUE(scan.has_value()) << scan.error().message;
+  ASSERT_EQ(scan->segments.size(), 1u);
+  {
+    auto file = disk.open(scan->segments[0].file, OpenMode::kExisting);
+    ASSERT_TRUE(file.has_value());
+    EXPECT_GT((*file)->size(), scan->segments[0].bytes) << "zeros written ahead";
+  }
+  EXPECT_FALSE(scan->torn_tail.has_value()) << "trailing zeros are the end, not a torn record";
+  EXPECT_FALSE(scan->corruption.has_value());
+
+  wal = open_wal(disk, dir, options);
+  ASSERT_NE(wal, nullptr);
+  ASSERT_EQ(capture(*wal), before);
+  append(wal->group(GroupId(1)), make_entries(21, {2}, 100));
+  sync_wal(*wal);
+  const LogState after = capture(*wal);
+  wal.reset();
+  wal = open_wal(disk, dir, options);
+  ASSERT_NE(wal, nullptr);
+  EXPECT_EQ(capture(*wal), after);
+  EXPECT_EQ(wal->group(GroupId(1)).last_index(), LogIndex(21));
+}
+
 }  // namespace
 }  // namespace grape::net
