@@ -20,7 +20,8 @@ configure: $(BUILD_DIR)/CMakeCache.txt
 build: deps configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# A short simulated 5-node cluster through a leader crash and a partition, told in words.
+# Three real nodes on this machine through a kill -9 of the leader, told in words; nothing is
+# left running (`grape demo --simulated` is the simulated tour).
 demo: build
 	$(BUILD_DIR)/grape demo
 

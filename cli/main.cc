@@ -9,6 +9,7 @@
 
 #include "cli/bench_cmd.h"
 #include "cli/common.h"
+#include "cli/demo_cmd.h"
 #include "cli/history_cmd.h"
 #include "cli/node_cmd.h"
 #include "cli/scenario_cmd.h"
@@ -135,11 +136,18 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   uint64_t demo_seed = 1;
+  bool demo_simulated = false;
+  DemoArgs demo_args;
   CLI::App* demo = app.add_subcommand(
       "demo",
-      "Run a simulated 5-node cluster through a leader crash and a partition, and tell "
-      "what happens");
-  demo->add_option("--seed", demo_seed, "Seed of the simulated run (same seed, same run)")
+      "Start three real nodes on this machine, write keys, kill -9 the leader, show the new "
+      "leader and every acknowledged key, restart the old node and show it catch up; then stop "
+      "and remove everything. --simulated: a narrated 5-node run in the simulator instead");
+  demo->add_flag("--keep", demo_args.keep,
+                 "Leave the cluster running and print how to talk to it and how to stop it");
+  demo->add_flag("--simulated", demo_simulated,
+                 "The simulated tour: a 5-node cluster through a leader crash and a partition");
+  demo->add_option("--seed", demo_seed, "With --simulated: seed of the run (same seed, same run)")
       ->capture_default_str();
 
   CLI::App* scenario = app.add_subcommand(
@@ -335,6 +343,7 @@ int main(int argc, char** argv) {
     return kExitBadInput;
   }
 
+  if (demo->parsed() && !demo_simulated) return real_demo(demo_args);
   if (demo->parsed()) {
     const grape::sim::DemoResult result = grape::sim::run_demo(std::cout, demo_seed);
     return result.safe ? kExitOk : kExitFailed;

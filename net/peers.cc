@@ -91,11 +91,13 @@ struct Link {
       : peer(to),
         socket(io),
         wake(io),
+        retry(io),
         queue(options.queue_frames_max, options.queue_bytes_max),
         backoff(options.backoff_initial_ms, options.backoff_max_ms) {}
   NodeId peer;
   tcp::socket socket;
   asio::steady_timer wake;  // the writer sleeps on it; send() cancels it
+  asio::steady_timer retry;  // the back-off before redialing; cut short when the peer dials us
   SendQueue queue;
   Backoff backoff;
   bool connected = false;
@@ -179,6 +181,11 @@ awaitable<void> PeerNetwork::Impl::serve_inbound(std::shared_ptr<tcp::socket> so
       }
     }
     log::debug("peer n{} connected {}", peer->value, who);
+    // It is back: redial it now rather than at the end of our back-off.
+    if (auto it = links.find(*peer); it != links.end() && !it->second->connected) {
+      it->second->backoff.reset();
+      it->second->retry.cancel();
+    }
     for (;;) {
       Frame frame = co_await read_frame(*socket, reader);
       if (frame.kind == FrameKind::kHandshake) throw std::runtime_error("handshake frame after handshake");
@@ -310,9 +317,9 @@ awaitable<void> PeerNetwork::Impl::run_link(std::shared_ptr<Link> link) {
     // Messages to an unreachable peer are stale by the time it is back: Raft resends.
     dropped_by_closed_links += link->queue.frames();
     link->queue.clear();
-    asio::steady_timer wait(io, std::chrono::milliseconds(link->backoff.next(rng)));
+    link->retry.expires_after(std::chrono::milliseconds(link->backoff.next(rng)));
     boost::system::error_code ec;
-    co_await wait.async_wait(asio::redirect_error(use_awaitable, ec));
+    co_await link->retry.async_wait(asio::redirect_error(use_awaitable, ec));
   }
 }
 
@@ -377,6 +384,7 @@ void PeerNetwork::stop() {
   for (auto& [peer, link] : impl.links) {
     link->socket.close(ignored);
     link->wake.cancel();
+    link->retry.cancel();
   }
   for (auto& [slot, socket] : impl.inbound) socket->close(ignored);
 }

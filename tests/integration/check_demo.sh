@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# `grape demo` (what `make demo` runs) goes end to end and leaves nothing running or on disk.
+set -euo pipefail
+GRAPE=$(realpath "$1")
+out=$("$GRAPE" demo)
+echo "$out"
+dir=$(sed -n 's/.*(files in \(.*\))$/\1/p' <<<"$out" | head -1)
+[[ -n $dir ]] || { echo "FAIL: the demo did not name its directory"; exit 1; }
+grep -q "20 of 20 there" <<<"$out" || { echo "FAIL: acknowledged keys missing"; exit 1; }
+grep -q "holds the write made while it was down: yes" <<<"$out" || { echo "FAIL: no catch-up"; exit 1; }
+[[ ! -e $dir ]] || { echo "FAIL: $dir left behind"; exit 1; }
+if pgrep -f "data-dir $dir/" >/dev/null; then
+  echo "FAIL: node processes left running"
+  pkill -9 -f "data-dir $dir/" || true
+  exit 1
+fi
+echo "demo ok: nothing left behind"
