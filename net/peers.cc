@@ -108,11 +108,13 @@ struct Link {
 };
 
 struct PeerNetwork::Impl : std::enable_shared_from_this<PeerNetwork::Impl> {
-  Impl(asio::io_context& context, PeerNetworkOptions opts, Resolve resolver, OnFrame handler)
+  Impl(asio::io_context& context, PeerNetworkOptions opts, Resolve resolver, OnFrame handler,
+       OnPeerDown down)
       : io(context),
         options(std::move(opts)),
         resolve(std::move(resolver)),
         on_frame(std::move(handler)),
+        on_peer_down(std::move(down)),
         acceptor(context),
         rng(static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())) {}
 
@@ -120,6 +122,7 @@ struct PeerNetwork::Impl : std::enable_shared_from_this<PeerNetwork::Impl> {
   PeerNetworkOptions options;
   Resolve resolve;
   OnFrame on_frame;
+  OnPeerDown on_peer_down;
   tcp::acceptor acceptor;
   std::map<NodeId, std::shared_ptr<Link>> links;
   std::map<uint64_t, std::shared_ptr<tcp::socket>> inbound;  // to close them at stop
@@ -207,6 +210,7 @@ awaitable<void> PeerNetwork::Impl::serve_inbound(std::shared_ptr<tcp::socket> so
   boost::system::error_code ignored;
   socket->close(ignored);
   inbound.erase(slot);
+  if (peer && !stopped && on_peer_down) on_peer_down(*peer);
 }
 
 awaitable<void> PeerNetwork::Impl::dial(Link& link) {
@@ -324,9 +328,9 @@ awaitable<void> PeerNetwork::Impl::run_link(std::shared_ptr<Link> link) {
 }
 
 PeerNetwork::PeerNetwork(asio::io_context& io, PeerNetworkOptions options, Resolve resolve,
-                         OnFrame on_frame)
+                         OnFrame on_frame, OnPeerDown on_peer_down)
     : impl_(std::make_shared<Impl>(io, std::move(options), std::move(resolve),
-                                   std::move(on_frame))) {}
+                                   std::move(on_frame), std::move(on_peer_down))) {}
 
 PeerNetwork::~PeerNetwork() { stop(); }
 

@@ -54,9 +54,11 @@ class PeerNetwork {
   using Resolve = std::function<std::optional<std::string>(NodeId)>;
   // A frame from an authenticated peer (never a handshake frame).
   using OnFrame = std::function<void(NodeId from, Frame frame)>;
+  // An authenticated peer's connection to us closed (its process died, or it hung up).
+  using OnPeerDown = std::function<void(NodeId peer)>;
 
   PeerNetwork(boost::asio::io_context& io, PeerNetworkOptions options, Resolve resolve,
-              OnFrame on_frame);
+              OnFrame on_frame, OnPeerDown on_peer_down = {});
   ~PeerNetwork();
   PeerNetwork(const PeerNetwork&) = delete;
   PeerNetwork& operator=(const PeerNetwork&) = delete;

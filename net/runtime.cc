@@ -139,7 +139,16 @@ Status<std::string> Runtime::start() {
   peer_options.listen = config_.listen_peer;
   peers_ = std::make_unique<PeerNetwork>(
       io_, peer_options, [this](NodeId id) { return peer_address(id); },
-      [this](NodeId from, Frame frame) { on_frame(from, std::move(frame)); });
+      [this](NodeId from, Frame frame) { on_frame(from, std::move(frame)); },
+      [this](NodeId peer) {
+        if (stopped_) return;
+        const bool was_leader = node_->raft().leader() == peer;
+        node_->report_peer_down(peer);
+        if (was_leader && node_->raft().leader() == kNoNode) {
+          log::info("connection from leader n{} closed: campaigning early", peer.value);
+        }
+        request_drain();
+      });
   if (auto started = peers_->start(); !started) return started;
   http_ = std::make_unique<HttpServer>(io_, config_.listen_http,
                                        [this](HttpRequest request, Respond respond) {

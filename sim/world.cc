@@ -610,7 +610,24 @@ bool World::crash(NodeId id) {
   n.inbox.clear();
   n.role = raft::Role::kFollower;
   emit(TraceEvent{now_, TraceKind::kCrash, id, {}, n.term, {}, {}, {}});
+  report_connections_closed(id);
   return true;
+}
+
+// A crashed process's sockets are reset by its kernel: every peer it can still reach sees its
+// connection close a network latency later (a real node calls Raft::report_peer_down then).
+void World::report_connections_closed(NodeId crashed) {
+  for (auto& peer : nodes_) {
+    if (peer->id == crashed || !peer->node || !network_.can_deliver(crashed, peer->id)) continue;
+    const NodeId to = peer->id;
+    const uint64_t incarnation = peer->incarnation;
+    schedule(now_ + network_.client_latency(), [to, crashed, incarnation](World& w) {
+      SimNode& n = w.node(to);
+      if (!n.node || n.incarnation != incarnation || n.paused) return;
+      n.node->report_peer_down(crashed);
+      w.drain(n);
+    });
+  }
 }
 
 bool World::arm_kill_point(NodeId id, KillPoint point, VirtualTime deadline) {

@@ -228,6 +228,7 @@ class World {
   Duration tick_period(const SimNode& n) const;
   // Takes and handles every Ready the node has, then reports what changed.
   void drain(SimNode& n);
+  void report_connections_closed(NodeId crashed);
   void start_persist(SimNode& n);
   void finish_persist(SimNode& n);
   void schedule_sync_done(SimNode& n, VirtualTime at);

@@ -97,6 +97,7 @@ class Node {
     return raft_.propose_conf_change(change);
   }
   void campaign() { raft_.campaign(); }
+  void report_peer_down(NodeId peer) { raft_.report_peer_down(peer); }
   [[nodiscard]] Status<raft::TransferError> transfer_leadership(NodeId to) {
     return raft_.transfer_leadership(to);
   }

@@ -187,6 +187,15 @@ bool Raft::in_lease() const {
   return config_.check_quorum && leader_ != kNoNode && election_elapsed_ < config_.election_ticks;
 }
 
+void Raft::report_peer_down(NodeId peer) {
+  if (role_ != Role::kFollower || leader_ == kNoNode || peer != leader_) return;
+  if (!config_.pre_vote || !config_.check_quorum || !is_promotable()) return;
+  GRAPE_MARK("raft.leader_connection_lost");
+  leader_ = kNoNode;
+  randomized_election_ticks_ =
+      election_elapsed_ + 1 + static_cast<int>(rng_.between(0, 2 * config_.heartbeat_ticks));
+}
+
 void Raft::campaign() {
   if (role_ == Role::kLeader || !is_promotable()) return;
   election_elapsed_ = 0;

@@ -168,6 +168,13 @@ class Raft {
   ConfState apply_conf_change(const ConfChange& change);
   // As if the election timer fired now (a no-op on a leader or a non-voter).
   void campaign();
+  // The transport saw its connection from `peer` close: the peer's process died (the kernel
+  // resets its sockets) or the connection broke. A follower that loses its leader this way need
+  // not wait out a whole election timeout: it forgets the leader (so it stops refusing pre-votes
+  // on the leader's behalf) and campaigns after a short random delay (up to two heartbeats).
+  // Only with pre-vote and check-quorum, which keep a false alarm harmless: the other followers,
+  // still hearing a live leader, refuse the pre-vote, and no term moves.
+  void report_peer_down(NodeId peer);
   // Asks the leader to hand leadership to `to` once it is caught up (thesis §3.10).
   [[nodiscard]] Status<TransferError> transfer_leadership(NodeId to);
   // The driver took (and stored, or is storing) a snapshot: followers behind the compacted log
