@@ -15,8 +15,6 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr uint64_t kInternalClient = UINT64_MAX;  // requests the runtime makes for itself
-
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; }
 
 HttpResponse json_response(unsigned status, const json& body) {

@@ -164,7 +164,7 @@ awaitable<void> HttpServer::Impl::serve(std::shared_ptr<tcp::socket> socket, uin
         signal->cancel();
       });
       if (!*answered) co_await signal->async_wait(asio::redirect_error(use_awaitable, ec));
-      if (stopped || !*answered) break;
+      if (!*answered) break;  // closed while waiting (the node stops)
       response = std::move(**answered);
     }
     http::response<http::string_body> out{static_cast<http::status>(response.status),
@@ -173,7 +173,7 @@ awaitable<void> HttpServer::Impl::serve(std::shared_ptr<tcp::socket> socket, uin
     out.set(http::field::content_type, response.content_type);
     for (const auto& [name, value] : response.headers) out.set(name, value);
     out.body() = std::move(response.body);
-    out.keep_alive(!bad && request.keep_alive());
+    out.keep_alive(!bad && !stopped && request.keep_alive());
     out.prepare_payload();
     co_await http::async_write(*socket, out, asio::redirect_error(use_awaitable, ec));
     if (ec || bad || !out.keep_alive()) break;
@@ -211,6 +211,12 @@ void HttpServer::stop() {
   impl_->stopped = true;
   boost::system::error_code ignored;
   impl_->acceptor.close(ignored);
+  // Answers already given are still written (then the connection closes); idle connections go
+  // now, or at close_connections().
+}
+
+void HttpServer::close_connections() {
+  boost::system::error_code ignored;
   for (auto& [slot, socket] : impl_->sessions) socket->close(ignored);
 }
 

@@ -50,7 +50,9 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   [[nodiscard]] Status<std::string> start();
+  // Stops accepting; answers already given are still written.
   void stop();
+  void close_connections();
 
   struct Impl;
 

@@ -131,6 +131,8 @@ Status<std::string> Runtime::start() {
   node_ = std::make_unique<node::Node>(node_config, storage_->log(), Rng(random_seed()));
   last_term_ = node_->raft().term();
   log::set_term(last_term_.value);
+  // Ids from a random point in a 2^62 space (no collision with an earlier incarnation's in flight).
+  next_request_ = 1 + (random_seed() >> 2);
 
   PeerNetworkOptions peer_options;
   peer_options.self = config_.id;
@@ -190,9 +192,12 @@ void Runtime::stop() {
   signals_.cancel();
   peers_->stop();
   http_->stop();
-  // Connections still closing get a moment; then the loop ends regardless.
-  auto grace = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(500));
-  grace->async_wait([this, grace](const boost::system::error_code&) { io_.stop(); });
+  // Answers just given get a moment to be written; then the loop ends regardless.
+  auto grace = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(200));
+  grace->async_wait([this, grace](const boost::system::error_code&) {
+    http_->close_connections();
+    io_.stop();
+  });
 }
 
 std::optional<std::string> Runtime::peer_address(NodeId id) const {
@@ -226,6 +231,7 @@ void Runtime::on_tick() {
     if (!pending.waiting_for_leader) continue;
     pending.waiting_for_leader = false;
     pending.forwards = 0;
+    pending.forwarded_to = kNoNode;
     node_->on_client_request(node::ClientRequest{0, id, pending.command});
   }
   request_drain();
@@ -336,6 +342,7 @@ void Runtime::check_waiters() {
 // An answer for a request: ours (client 0) goes to its HTTP caller, after following a redirect
 // to the leader if need be; a peer's forwarded request goes back to that peer.
 void Runtime::on_reply(const node::ClientReply& reply, NodeId served_by) {
+  if (reply.client == kInternalClient) return;
   if (reply.client != 0) {
     ForwardedReply forwarded{reply.request, reply.status, reply.leader_hint, reply.index, reply.result};
     peers_->send(NodeId(reply.client),
@@ -345,12 +352,17 @@ void Runtime::on_reply(const node::ClientReply& reply, NodeId served_by) {
   auto it = pending_.find(reply.request);
   if (it == pending_.end()) return;  // timed out already
   PendingRequest& pending = it->second;
+  // Only the node we last sent it to answers for it (a stale answer from an earlier hop, or a
+  // forged one, must not complete it).
+  const NodeId expected = pending.forwarded_to == kNoNode ? config_.id : pending.forwarded_to;
+  if (served_by != expected) return;
   if (reply.status == node::ReplyStatus::kRedirect) {
     // Nothing was proposed: send it on to the leader (a few hops at most, in case hints are
     // stale), or wait for one to be elected.
     const NodeId leader = reply.leader_hint;
     if (leader != kNoNode && pending.forwards < 3) {
       ++pending.forwards;
+      pending.forwarded_to = leader == config_.id ? kNoNode : leader;
       if (leader == config_.id) {
         node_->on_client_request(node::ClientRequest{0, reply.request, pending.command});
         request_drain();

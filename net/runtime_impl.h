@@ -23,6 +23,9 @@ namespace grape::net {
 
 using Clock = std::chrono::steady_clock;
 
+// The client id of requests the runtime makes for itself (a member's address): no one to answer.
+inline constexpr uint64_t kInternalClient = UINT64_MAX;
+
 // Keys the runtime keeps in the replicated store for itself; user keys may not start with '\0'.
 inline const std::string kPeerAddressPrefix = std::string("\0peer/", 6);
 
@@ -61,6 +64,7 @@ class Runtime {
     std::function<void(Outcome)> done;
     Clock::time_point deadline;
     int forwards = 0;          // times sent on to a leader
+    NodeId forwarded_to;       // the node whose answer counts (none: ours)
     bool waiting_for_leader = false;  // resubmitted at the next tick
   };
   struct Waiter {
@@ -99,6 +103,8 @@ class Runtime {
   bool drain_posted_ = false;
   std::optional<node::NodeReady> persisting_;  // refused by the disk: retried by retry_timer_
   std::map<uint64_t, PendingRequest> pending_;
+  // Drawn at random at start: a request id must not repeat across restarts, or a leader's answer
+  // to a request of our previous incarnation would complete a new one.
   uint64_t next_request_ = 1;
   std::vector<Waiter> waiters_;
   // Leader: when each of its entries was appended, for the replication latency histogram.

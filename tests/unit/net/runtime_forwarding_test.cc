@@ -1,11 +1,12 @@
-// Review 8: forwarded client writes across a follower restart.
+// Forwarded client writes across a follower restart (found by review 8).
 //
-// A follower forwards a client write to the leader under a request id drawn from
-// Runtime::next_request_, which starts at 1 in every incarnation; the leader answers with a
-// ForwardedReply carrying only that id, and the follower completes whichever pending request has
-// it. A reply the leader sends for a forward of the previous incarnation (it applies the entry
-// after the follower restarted) therefore completes a different, new request: the new write is
-// acknowledged (200, with the old write's index) though the leader never proposed it.
+// A follower forwards a client write to the leader under a request id; the leader answers with a
+// ForwardedReply carrying that id, and the follower completes the pending request that has it.
+// When ids restarted at 1 in every incarnation, a reply the leader sent for a forward of the
+// previous incarnation (it applied the entry after the follower restarted) completed a different,
+// new request: the new write was acknowledged (200, with the old write's index) though the leader
+// never proposed it. Ids now start at a random point, and only the node a request was last
+// forwarded to may answer it.
 //
 // The leader here is a fake peer (a PeerNetwork speaking the real handshake and frames) so that
 // the order of events is exact; it answers the first incarnation's forward just as Node would
@@ -44,7 +45,7 @@ class FakeLeader {
     PeerNetworkOptions options;
     options.self = NodeId(1);
     options.cluster = "grape";
-    options.token = "review8-token";
+    options.token = "forwarding-token";
     options.listen = listen;
     options.backoff_initial_ms = 10;
     options.backoff_max_ms = 50;
@@ -149,13 +150,13 @@ bool follows_n1(const std::string& http) {
   return r && r->status == 200 && r->body.find("\"leader\":\"n1\"") != std::string::npos;
 }
 
-TEST(RuntimeReview8, AReplyToTheLastIncarnationsForwardDoesNotAcknowledgeANewWrite) {
+TEST(RuntimeForwarding, AReplyToTheLastIncarnationsForwardDoesNotAcknowledgeANewWrite) {
   const int base = 21000 + static_cast<int>(getpid() % 4000) * 3;
   const std::string leader_peer = "127.0.0.1:" + std::to_string(base);
   const std::string follower_peer = "127.0.0.1:" + std::to_string(base + 1);
   const std::string follower_http = "127.0.0.1:" + std::to_string(base + 2);
   const std::string dir =
-      (std::filesystem::temp_directory_path() / ("grape-review8-" + std::to_string(getpid())))
+      (std::filesystem::temp_directory_path() / ("grape-forwarding-" + std::to_string(getpid())))
           .string();
   std::filesystem::remove_all(dir);
 
@@ -165,7 +166,7 @@ TEST(RuntimeReview8, AReplyToTheLastIncarnationsForwardDoesNotAcknowledgeANewWri
   config.listen_peer = follower_peer;
   config.listen_http = follower_http;
   config.initial_cluster = {{NodeId(1), leader_peer}, {NodeId(2), follower_peer}};
-  config.token = "review8-token";
+  config.token = "forwarding-token";
   config.election_timeout_ms = 600'000;  // n2 never campaigns: n1 leads throughout
   config.request_timeout_ms = 60'000;
   config.snapshot_every = 0;
