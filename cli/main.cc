@@ -119,7 +119,7 @@ CLI::App* add_node_start(CLI::App& app, grape::cli::NodeStartArgs& a) {
   start->add_option("--request-timeout", a.request_timeout,
                     "How long a client request may wait for Raft (default 5s)");
   start->add_option("--snapshot-every", a.snapshot_every,
-                    "Applied entries between snapshots (default 10000)");
+                    "Applied entries between snapshots (default 100000, as etcd)");
   start->add_option("--log-level", a.log_level, "debug, info, warn or error (default info)");
   return start;
 }

@@ -161,7 +161,7 @@ int node_start(const NodeStartArgs& given) {
   config.election_timeout_ms = *election;
   config.tick_ms = *tick;
   config.request_timeout_ms = *timeout;
-  config.snapshot_every = args.snapshot_every.value_or(10'000);
+  config.snapshot_every = args.snapshot_every.value_or(100'000);
   config.log_level = args.log_level.value_or("info");
   return net::run_node(config);
 }

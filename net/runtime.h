@@ -36,7 +36,7 @@ struct RuntimeConfig {
   int64_t tick_ms = 10;
   int64_t heartbeat_ms = 100;
   int64_t election_timeout_ms = 1000;
-  uint64_t snapshot_every = 10'000;  // applied entries between snapshots
+  uint64_t snapshot_every = 100'000;  // applied entries between snapshots (etcd's default)
   int64_t request_timeout_ms = 5'000;
   std::string log_level = "info";
 };
