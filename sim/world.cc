@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "core/base/assert.h"
@@ -47,11 +49,18 @@ constexpr Duration kSyncRetry{10'000'000};
 // A node whose start failed on an I/O error is started again this often (systemd's
 // Restart=on-failure); a corrupt log is not retried: that needs an operator.
 constexpr Duration kStartRetry{200'000'000};
+// The longest a clog holds a link's messages (sim/network.cc): still one TCP stream.
+constexpr Duration kClogMax{300'000'000};
 
 struct World::SimNode {
   NodeId id;
   SimDisk disk;                        // the node's disk: survives crashes
   std::unique_ptr<node::NodeStorage> storage;  // the process's open log: null while down
+  // Per peer: when the last message sent to it arrives (a crash's connection reset comes after).
+  std::map<uint64_t, VirtualTime> last_arrival;
+  // Peers whose connection reset this node has seen (report_peer_down): while such a peer stays
+  // down, nothing more of it can arrive (the stream is gone), not even a late replay.
+  std::set<uint64_t> resets_seen;
   std::unique_ptr<node::Node> node;  // the process: null while down
   uint64_t incarnation = 0;
   Rng rng{0};                                 // this incarnation's draws: tick phase, disk latency
@@ -331,6 +340,12 @@ void World::send_all(SimNode& n, std::vector<raft::Message>& messages) {
     scratch_arrivals_.clear();
     network_.route(n.id, m.to, kind_bit(static_cast<int>(m.type)), now_, scratch_arrivals_);
     const auto to = static_cast<uint32_t>(m.to.value);
+    // Late replays and long delays (chaos) model no TCP stream: the reset does not wait for them.
+    VirtualTime& latest = n.last_arrival[m.to.value];
+    const VirtualTime in_stream = now_ + network_.link(n.id, m.to).latency_max + kClogMax;
+    for (VirtualTime at : scratch_arrivals_) {
+      if (at <= in_stream) latest = std::max(latest, at);
+    }
     for (size_t i = 0; i < scratch_arrivals_.size(); ++i) {
       // The last copy takes the message; a duplicate before it gets a copy.
       const bool last = i + 1 == scratch_arrivals_.size();
@@ -349,6 +364,7 @@ void World::deliver(NodeId to, uint32_t slot) {
   raft::Message m = in_flight_.take(slot);
   trace_.add(static_cast<uint64_t>(m.type)).add(m.from.value).add(m.term.value).add(m.index.value);
   if (!n.node) return;  // the node is down: the message is lost
+  if (n.resets_seen.count(m.from.value) != 0 && !node(m.from).node) return;  // its stream is gone
   ++stats_.messages_delivered;
   const auto status = n.node->step(m);
   if (!status.is_ok()) {
@@ -380,7 +396,16 @@ void World::deliver_client_request(NodeId to, uint32_t slot) {
   }
   node::ClientRequest request = client_requests_.take(slot);
   trace_.add(0xC1).add(request.client).add(request.request);
-  if (!n.node) return;  // lost: the client will time out
+  if (!n.node) {
+    // A process that is down refuses the connection (its port is closed): the client learns at
+    // once that nothing was done, as from a redirect without a hint, and tries another node.
+    // Unless it never started for good (a corrupt disk): then the call is simply lost.
+    if (!n.refused_start.empty()) return;
+    const uint32_t reply = client_replies_.put(node::ClientReply{
+        request.client, request.request, node::ReplyStatus::kRedirect, kNoNode, {}, {}});
+    queue_.push(now_ + network_.client_latency(), Payload{Payload::Kind::kClientReply, 0, reply, 0});
+    return;
+  }
   n.node->on_client_request(request);
   drain(n);
 }
@@ -615,15 +640,24 @@ bool World::crash(NodeId id) {
 }
 
 // A crashed process's sockets are reset by its kernel: every peer it can still reach sees its
-// connection close a network latency later (a real node calls Raft::report_peer_down then).
+// connection close (a real node calls Raft::report_peer_down then). TCP delivers the reset after
+// the data sent before it: the report comes after the last message sent to that peer (but for
+// chaos's late replays and long delays, which model no TCP stream).
 void World::report_connections_closed(NodeId crashed) {
+  const SimNode& dead = node(crashed);
   for (auto& peer : nodes_) {
     if (peer->id == crashed || !peer->node || !network_.can_deliver(crashed, peer->id)) continue;
     const NodeId to = peer->id;
     const uint64_t incarnation = peer->incarnation;
-    schedule(now_ + network_.client_latency(), [to, crashed, incarnation](World& w) {
+    const VirtualTime earliest = now_ + network_.link(crashed, to).latency_max + Duration{1};
+    VirtualTime at = earliest;
+    if (auto it = dead.last_arrival.find(to.value); it != dead.last_arrival.end()) {
+      at = std::max(at, it->second + Duration{1});
+    }
+    schedule(at, [to, crashed, incarnation](World& w) {
       SimNode& n = w.node(to);
       if (!n.node || n.incarnation != incarnation || n.paused) return;
+      n.resets_seen.insert(crashed.value);
       n.node->report_peer_down(crashed);
       w.drain(n);
     });

@@ -85,11 +85,21 @@ void Raft::reset(Term term) {
 }
 
 void Raft::reset_election_timeout() {
+  if (leader_lost_) {
+    // The leader is known dead (report_peer_down) and no other has been heard of: elections, also
+    // after a split vote, come within two heartbeats rather than a whole timeout.
+    randomized_election_ticks_ =
+        1 + static_cast<int>(rng_.between(0, 2 * config_.heartbeat_ticks));
+    return;
+  }
   randomized_election_ticks_ =
       static_cast<int>(rng_.between(config_.election_ticks, election_ticks_max_ - 1));
 }
 
 void Raft::become_follower(Term term, NodeId leader) {
+  // A leader heard of, or another node's election under way (a new term): back to whole timeouts,
+  // so that this node waits for that election rather than disrupting it.
+  if (leader != kNoNode || term > term_) leader_lost_ = false;
   reset(term);
   role_ = Role::kFollower;
   leader_ = leader;
@@ -112,6 +122,7 @@ void Raft::become_candidate() {
 }
 
 void Raft::become_leader() {
+  leader_lost_ = false;
   GRAPE_ASSERT(role_ == Role::kCandidate, "only a candidate becomes leader");
   GRAPE_ASSERT(is_promotable(), "node " << id_ << " won an election without being a voter");
   reset(term_);
@@ -192,8 +203,9 @@ void Raft::report_peer_down(NodeId peer) {
   if (!config_.pre_vote || !config_.check_quorum || !is_promotable()) return;
   GRAPE_MARK("raft.leader_connection_lost");
   leader_ = kNoNode;
-  randomized_election_ticks_ =
-      election_elapsed_ + 1 + static_cast<int>(rng_.between(0, 2 * config_.heartbeat_ticks));
+  leader_lost_ = true;
+  reset_election_timeout();
+  randomized_election_ticks_ += election_elapsed_;
 }
 
 void Raft::campaign() {
@@ -406,21 +418,27 @@ bool Raft::handle_term(const Message& m) {
   return true;
 }
 
+void Raft::heard_from_leader(NodeId leader) {
+  election_elapsed_ = 0;
+  leader_ = leader;
+  if (leader_lost_) {
+    leader_lost_ = false;
+    reset_election_timeout();  // back to a whole election timeout
+  }
+}
+
 void Raft::step_follower(const Message& m) {
   switch (m.type) {
     case MessageType::kAppend:
-      election_elapsed_ = 0;
-      leader_ = m.from;
+      heard_from_leader(m.from);
       on_append(m);
       break;
     case MessageType::kHeartbeat:
-      election_elapsed_ = 0;
-      leader_ = m.from;
+      heard_from_leader(m.from);
       on_heartbeat(m);
       break;
     case MessageType::kSnapshot:
-      election_elapsed_ = 0;
-      leader_ = m.from;
+      heard_from_leader(m.from);
       on_snapshot(m);
       break;
     case MessageType::kReadIndexResponse:

@@ -249,6 +249,7 @@ class Raft {
   // Term rules common to every message (§5.1); false when the message is done with.
   bool handle_term(const Message& m);
   void step_follower(const Message& m);
+  void heard_from_leader(NodeId leader);
   void step_candidate(const Message& m);
   void step_leader(const Message& m);
 
@@ -300,6 +301,8 @@ class Raft {
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;
   int randomized_election_ticks_ = 0;
+  // report_peer_down named our leader and no leader has been heard of since: short timeouts.
+  bool leader_lost_ = false;
 
   std::map<NodeId, bool> votes_;  // candidate and pre-candidate
   // A (pre-)candidate's own vote counts only once the Ready carrying its new term and vote has
