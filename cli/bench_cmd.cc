@@ -51,20 +51,13 @@ double percentile(std::vector<double>& sorted, double q) {
 
 int bench(const BenchArgs& args) {
   net::LoadOptions options;
-  std::string endpoints = args.client.endpoints;
-  if (endpoints.empty() && std::getenv("GRAPE_ENDPOINTS")) endpoints = std::getenv("GRAPE_ENDPOINTS");
-  if (endpoints.empty()) endpoints = "http://127.0.0.1:8001";
-  std::stringstream in(endpoints);
-  std::string part;
-  while (std::getline(in, part, ',')) {
-    if (part.empty()) continue;
-    auto address = net::endpoint_address(part);
-    if (!address) {
-      std::fprintf(stderr, "error: --endpoints: '%s' is not http://host:port\n", part.c_str());
-      return kExitBadInput;
-    }
-    options.endpoints.push_back(*address);
+  std::string error;
+  const auto endpoints = parse_endpoints(args.client.endpoints, error);
+  if (!endpoints) {
+    std::fprintf(stderr, "error: %s\n", error.c_str());
+    return kExitBadInput;
   }
+  for (const std::string& url : *endpoints) options.endpoints.push_back(*net::endpoint_address(url));
   const auto duration = sim::parse_duration(args.duration);
   if (!duration || duration->ns < 1'000'000) {
     std::fprintf(stderr, "error: --duration: '%s' is not a duration (e.g. 10s)\n", args.duration.c_str());

@@ -169,6 +169,28 @@ int node_start(const NodeStartArgs& given) {
 // ---------------------------------------------------------------------------------------------
 // The client commands
 
+std::optional<std::vector<std::string>> parse_endpoints(const std::string& flag, std::string& error) {
+  std::string endpoints = flag;
+  if (endpoints.empty() && std::getenv("GRAPE_ENDPOINTS")) endpoints = std::getenv("GRAPE_ENDPOINTS");
+  if (endpoints.empty()) endpoints = "http://127.0.0.1:8001";
+  std::vector<std::string> out;
+  std::stringstream in(endpoints);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    if (part.empty()) continue;
+    if (!net::endpoint_address(part)) {
+      error = "--endpoints: '" + part + "' is not http://host:port";
+      return std::nullopt;
+    }
+    out.push_back(part);
+  }
+  if (out.empty()) {
+    error = "--endpoints: no endpoint given";
+    return std::nullopt;
+  }
+  return out;
+}
+
 namespace {
 
 struct Client {
@@ -180,23 +202,9 @@ struct Client {
 
 std::optional<Client> make_client(const ClientArgs& args, std::string& error) {
   Client c;
-  std::string endpoints = args.endpoints;
-  if (endpoints.empty() && std::getenv("GRAPE_ENDPOINTS")) endpoints = std::getenv("GRAPE_ENDPOINTS");
-  if (endpoints.empty()) endpoints = "http://127.0.0.1:8001";
-  std::stringstream in(endpoints);
-  std::string part;
-  while (std::getline(in, part, ',')) {
-    if (part.empty()) continue;
-    if (!net::endpoint_address(part)) {
-      error = "--endpoints: '" + part + "' is not http://host:port";
-      return std::nullopt;
-    }
-    c.endpoints.push_back(part);
-  }
-  if (c.endpoints.empty()) {
-    error = "--endpoints: no endpoint given";
-    return std::nullopt;
-  }
+  auto endpoints = parse_endpoints(args.endpoints, error);
+  if (!endpoints) return std::nullopt;
+  c.endpoints = std::move(*endpoints);
   c.token = args.token;
   if (c.token.empty() && std::getenv("GRAPE_TOKEN")) c.token = std::getenv("GRAPE_TOKEN");
   const auto timeout = sim::parse_duration(args.timeout);

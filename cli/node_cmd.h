@@ -33,6 +33,10 @@ struct ClientArgs {
   Format format = Format::kText;
 };
 
+// --endpoints (else $GRAPE_ENDPOINTS, else http://127.0.0.1:8001) as a list of URLs; the error
+// names the bad one.
+std::optional<std::vector<std::string>> parse_endpoints(const std::string& flag, std::string& error);
+
 int cluster_status(const ClientArgs& client);
 int kv_put(const ClientArgs& client, const std::string& key, const std::string& value);
 int kv_get(const ClientArgs& client, const std::string& key, bool stale);

@@ -4,6 +4,7 @@
 #include <boost/beast/http.hpp>
 
 #include "net/asio.h"
+#include "net/listener.h"
 #include "net/log.h"
 #include "net/peers.h"
 
@@ -104,19 +105,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
 awaitable<void> HttpServer::Impl::accept_loop() {
   auto self = shared_from_this();
-  while (!stopped) {
-    auto socket = std::make_shared<tcp::socket>(io);
-    boost::system::error_code ec;
-    co_await acceptor.async_accept(*socket, asio::redirect_error(use_awaitable, ec));
-    if (ec) {
-      if (stopped) co_return;
-      log::warn("accepting an HTTP connection failed: {}", ec.message());
-      continue;
-    }
-    const uint64_t slot = next_session++;
-    sessions.emplace(slot, socket);
-    asio::co_spawn(io, serve(socket, slot), asio::detached);
-  }
+  co_await accept_connections(acceptor, stopped, sessions, next_session, "an HTTP",
+                              [this](SocketPtr socket, uint64_t slot) {
+                                return serve(std::move(socket), slot);
+                              });
 }
 
 awaitable<void> HttpServer::Impl::serve(std::shared_ptr<tcp::socket> socket, uint64_t slot) {
@@ -190,18 +182,7 @@ HttpServer::HttpServer(asio::io_context& io, std::string listen, HttpHandler han
 HttpServer::~HttpServer() { stop(); }
 
 Status<std::string> HttpServer::start() {
-  const auto host_port = split_host_port(impl_->listen);
-  if (!host_port) return Unexpected("bad HTTP listen address '" + impl_->listen + "'");
-  boost::system::error_code ec;
-  const auto address = asio::ip::make_address(host_port->first, ec);
-  if (ec) return Unexpected("bad HTTP listen address '" + impl_->listen + "': " + ec.message());
-  const tcp::endpoint endpoint(address, host_port->second);
-  tcp::acceptor& acceptor = impl_->acceptor;
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return Unexpected("cannot listen for HTTP on " + impl_->listen + ": " + ec.message());
+  if (auto opened = open_listener(impl_->acceptor, impl_->listen, "HTTP"); !opened) return opened;
   asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
   return Status<std::string>::ok();
 }

@@ -7,6 +7,7 @@
 
 #include "net/asio.h"
 #include "net/handshake.h"
+#include "net/listener.h"
 #include "net/log.h"
 #include "net/peer_link.h"
 
@@ -146,19 +147,10 @@ struct PeerNetwork::Impl : std::enable_shared_from_this<PeerNetwork::Impl> {
 
 awaitable<void> PeerNetwork::Impl::accept_loop() {
   auto self = shared_from_this();
-  while (!stopped) {
-    boost::system::error_code ec;
-    auto socket = std::make_shared<tcp::socket>(io);
-    co_await acceptor.async_accept(*socket, asio::redirect_error(use_awaitable, ec));
-    if (ec) {
-      if (stopped) co_return;
-      log::warn("accepting a peer connection failed: {}", ec.message());
-      continue;
-    }
-    const uint64_t slot = next_inbound++;
-    inbound.emplace(slot, socket);
-    asio::co_spawn(io, serve_inbound(socket, slot), asio::detached);
-  }
+  co_await accept_connections(acceptor, stopped, inbound, next_inbound, "a peer",
+                              [this](SocketPtr socket, uint64_t slot) {
+                                return serve_inbound(std::move(socket), slot);
+                              });
 }
 
 // An inbound connection: the acceptor's side of the handshake, then frames from the peer.
@@ -335,18 +327,9 @@ PeerNetwork::PeerNetwork(asio::io_context& io, PeerNetworkOptions options, Resol
 PeerNetwork::~PeerNetwork() { stop(); }
 
 Status<std::string> PeerNetwork::start() {
-  const auto host_port = split_host_port(impl_->options.listen);
-  if (!host_port) return Unexpected("bad peer listen address '" + impl_->options.listen + "'");
-  boost::system::error_code ec;
-  const auto address = asio::ip::make_address(host_port->first, ec);
-  if (ec) return Unexpected("bad peer listen address '" + impl_->options.listen + "': " + ec.message());
-  const tcp::endpoint endpoint(address, host_port->second);
-  tcp::acceptor& acceptor = impl_->acceptor;
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return Unexpected("cannot listen for peers on " + impl_->options.listen + ": " + ec.message());
+  if (auto opened = open_listener(impl_->acceptor, impl_->options.listen, "peers"); !opened) {
+    return opened;
+  }
   asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
   return Status<std::string>::ok();
 }
