@@ -8,6 +8,7 @@
 
 #include "core/base/assert.h"
 #include "core/raft/conf_change.h"
+#include "core/storage/codec.h"
 #include "net/log.h"
 #include "net/runtime_impl.h"
 
@@ -107,7 +108,26 @@ Status<std::string> Runtime::start() {
     log::warn("recovery cut a torn tail off {} at offset {} ({} bytes: {}): a write that was never "
               "acknowledged", repaired->file, repaired->offset, repaired->bytes, repaired->reason);
   }
+  PeerNetworkOptions peer_options;
+  peer_options.self = config_.id;
+  peer_options.cluster = config_.cluster_id;
+  peer_options.token = config_.token;
+  peer_options.listen = config_.listen_peer;
+  peers_ = std::make_unique<PeerNetwork>(
+      io_, peer_options, [this](NodeId id) { return peer_address(id); },
+      [this](NodeId from, Frame frame) { on_frame(from, std::move(frame)); },
+      [this](NodeId peer) {
+        if (stopped_ || !node_) return;
+        const bool was_leader = node_->raft().leader() == peer;
+        node_->report_peer_down(peer);
+        if (was_leader && node_->raft().leader() == kNoNode) {
+          log::info("connection from leader n{} closed: campaigning early", peer.value);
+        }
+        request_drain();
+      });
+  if (auto started = peers_->start(); !started) return started;
   if (storage_->empty() && !config_.join) {
+    if (auto fresh = check_never_started(); !fresh) return fresh;
     if (auto booted = storage_->bootstrap(bootstrap_snapshot(config_)); !booted) {
       return Unexpected("cannot write the bootstrap snapshot: " + booted.error());
     }
@@ -134,24 +154,6 @@ Status<std::string> Runtime::start() {
   // Ids from a random point in a 2^62 space (no collision with an earlier incarnation's in flight).
   next_request_ = 1 + (random_seed() >> 2);
 
-  PeerNetworkOptions peer_options;
-  peer_options.self = config_.id;
-  peer_options.cluster = config_.cluster_id;
-  peer_options.token = config_.token;
-  peer_options.listen = config_.listen_peer;
-  peers_ = std::make_unique<PeerNetwork>(
-      io_, peer_options, [this](NodeId id) { return peer_address(id); },
-      [this](NodeId from, Frame frame) { on_frame(from, std::move(frame)); },
-      [this](NodeId peer) {
-        if (stopped_) return;
-        const bool was_leader = node_->raft().leader() == peer;
-        node_->report_peer_down(peer);
-        if (was_leader && node_->raft().leader() == kNoNode) {
-          log::info("connection from leader n{} closed: campaigning early", peer.value);
-        }
-        request_drain();
-      });
-  if (auto started = peers_->start(); !started) return started;
   http_ = std::make_unique<HttpServer>(io_, config_.listen_http,
                                        [this](HttpRequest request, Respond respond) {
                                          handle_http(std::move(request), std::move(respond));
@@ -174,6 +176,55 @@ Status<std::string> Runtime::start() {
 }
 
 void Runtime::run() { io_.run(); }
+
+// etcd's isMemberBootstrapped: before bootstrapping from an empty data dir, ask the peers whether
+// this node has run with them before. If one says so, its state (votes included) is lost: starting
+// afresh could vote twice in a term. Peers that cannot be reached within two seconds are taken to
+// be new too (a cluster whose members all start now).
+Status<std::string> Runtime::check_never_started() {
+  Bytes query;
+  storage::put<uint64_t>(query, config_.id.value);
+  for (const auto& [id, address] : config_.initial_cluster) {
+    if (id != config_.id) peers_->send(id, encode_frame(FrameKind::kMemberQuery, query));
+  }
+  const auto deadline = Clock::now() + std::chrono::seconds(2);
+  while (Clock::now() < deadline && !stopped_) {
+    io_.restart();
+    io_.run_for(std::chrono::milliseconds(100));
+    bool said_started = false;
+    for (const auto& [peer, started] : member_answers_) said_started |= started;
+    if (said_started || member_answers_.size() + 1 >= config_.initial_cluster.size()) break;
+    // Queries to peers not yet listening were dropped with their link: ask again.
+    for (const auto& [id, address] : config_.initial_cluster) {
+      if (id != config_.id && !member_answers_.count(id)) {
+        peers_->send(id, encode_frame(FrameKind::kMemberQuery, query));
+      }
+    }
+  }
+  io_.restart();
+  for (const auto& [peer, started] : member_answers_) {
+    if (started) {
+      return Unexpected(node_name(config_.id) + " has run in this cluster before (" +
+                        node_name(peer) + " says so) but its data dir " + config_.data_dir +
+                        " is empty: its state, votes included, is lost. Remove it (grape member "
+                        "remove " + node_name(config_.id) + "), add it again (grape member add) "
+                        "and start it with --initial-cluster-state existing");
+    }
+  }
+  return Status<std::string>::ok();
+}
+
+// Once this node has a leader, it records that it has run with this cluster (once).
+void Runtime::maybe_mark_started() {
+  if (marking_started_ || node_->raft().leader() == kNoNode ||
+      !raft::is_member(node_->raft().conf_state(), config_.id) ||
+      node_->kv().get(kStartedPrefix + node_name(config_.id))) {
+    return;
+  }
+  marking_started_ = true;
+  submit(kv::Command{kv::Op::kPut, kStartedPrefix + node_name(config_.id), "1", {}},
+         [this](Outcome) { marking_started_ = false; });
+}
 
 void Runtime::stop() {
   if (stopped_) return;
@@ -226,6 +277,7 @@ void Runtime::schedule_tick() {
 void Runtime::on_tick() {
   node_->tick();
   expire_requests();
+  maybe_mark_started();
   // Requests that found no leader try again now (an election may have ended).
   for (auto& [id, pending] : pending_) {
     if (!pending.waiting_for_leader) continue;
@@ -240,6 +292,30 @@ void Runtime::on_tick() {
 
 void Runtime::on_frame(NodeId from, Frame frame) {
   if (stopped_) return;
+  if (frame.kind == FrameKind::kMemberAnswer) {
+    storage::Reader r(frame.payload);
+    uint64_t asked = 0;
+    uint8_t started = 0;
+    if (!node_ && r.get(asked) && r.get(started) && asked == config_.id.value) {
+      member_answers_[from] = started != 0;
+      if (started != 0 || member_answers_.size() + 1 >= config_.initial_cluster.size()) io_.stop();
+    }
+    return;
+  }
+  if (frame.kind == FrameKind::kMemberQuery) {
+    // Nodes still deciding whether to bootstrap (empty, so they know of no one) answer too: a
+    // new cluster's members all ask each other at once.
+    storage::Reader r(frame.payload);
+    uint64_t asked = 0;
+    if (!r.get(asked)) return;
+    const bool started = node_ && node_->kv().get(kStartedPrefix + node_name(NodeId(asked)));
+    Bytes answer;
+    storage::put<uint64_t>(answer, asked);
+    storage::put<uint8_t>(answer, started ? 1 : 0);
+    peers_->send(from, encode_frame(FrameKind::kMemberAnswer, answer));
+    return;
+  }
+  if (!node_) return;  // still deciding whether to bootstrap: peers will resend
   switch (frame.kind) {
     case FrameKind::kRaft: {
       auto message = decode_message(frame.payload);
@@ -277,8 +353,10 @@ void Runtime::on_frame(NodeId from, Frame frame) {
                from);
       break;
     }
+    case FrameKind::kMemberQuery:
+    case FrameKind::kMemberAnswer:
     case FrameKind::kHandshake:
-      break;  // PeerNetwork never hands these on
+      break;  // handled above; PeerNetwork never hands handshakes on
   }
   request_drain();
 }

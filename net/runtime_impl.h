@@ -28,6 +28,10 @@ inline constexpr uint64_t kInternalClient = UINT64_MAX;
 
 // Keys the runtime keeps in the replicated store for itself; user keys may not start with '\0'.
 inline const std::string kPeerAddressPrefix = std::string("\0peer/", 6);
+// Written once a member has run with this cluster (etcd's published member attributes): a node
+// whose data dir is empty but whose peers hold this for it has lost its state and must not
+// bootstrap again (it would forget its votes).
+inline const std::string kStartedPrefix = std::string("\0started/", 9);
 
 class Runtime {
  public:
@@ -73,6 +77,10 @@ class Runtime {
     Clock::time_point deadline;
   };
 
+  // A node with an empty data dir: asks its peers whether it has been a member before; an error
+  // when one says so.
+  [[nodiscard]] Status<std::string> check_never_started();
+  void maybe_mark_started();
   void schedule_tick();
   void on_tick();
   void on_frame(NodeId from, Frame frame);
@@ -114,6 +122,9 @@ class Runtime {
   NodeId last_leader_;
   bool stopped_ = false;
   bool disk_refusing_ = false;
+  // check_never_started(): peers' answers (node -> started).
+  std::map<NodeId, bool> member_answers_;
+  bool marking_started_ = false;  // our kStartedPrefix write is in flight
 };
 
 }  // namespace grape::net

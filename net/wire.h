@@ -32,8 +32,12 @@ enum class FrameKind : uint8_t {
   // A client request a node forwards to the leader, and the leader's answer (see below).
   kForward = 3,
   kForwardReply = 4,
+  // A node starting with an empty data dir asks its peers whether it has been a member before
+  // (payload: u64 node id), and they answer (u64 node id, u8 1 if it has). See runtime.cc.
+  kMemberQuery = 5,
+  kMemberAnswer = 6,
 };
-inline constexpr uint8_t kFrameKindMax = 4;
+inline constexpr uint8_t kFrameKindMax = 6;
 
 struct Frame {
   FrameKind kind = FrameKind::kRaft;

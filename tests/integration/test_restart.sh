@@ -25,4 +25,14 @@ for i in 1 7 20; do
   [[ $("$GRAPE" kv get "key$i") == "v$i" ]] || fail "key$i lost across the restart"
 done
 "$GRAPE" kv put after restart >/dev/null || fail "no write after the restart"
+
+say "a member whose data dir was lost must not bootstrap again (it would forget its votes)"
+F=$(followers | head -1)
+kill_node "${F#n}"
+rm -rf "${WORK:?}/$F"
+start_node "${F#n}"
+wait_for "$F to refuse to start" 10 bash -c "! kill -0 ${NODE_PID[${F#n}]} 2>/dev/null"
+{ wait "${NODE_PID[${F#n}]}"; } 2>/dev/null || true
+grep -q "has run in this cluster before" "$WORK/$F.log" || fail "$F started on an empty data dir"
+"$GRAPE" kv put still writable >/dev/null || fail "no write with two members"
 say "ok"
