@@ -194,7 +194,8 @@ wait_until 30 grape_healthy
 measure grape
 # Replication latency p99 from the leader's histogram (the leader changed during the trials: sum
 # every node's buckets).
-repl_p99=$(for i in 1 2 3; do curl -s "$(grape_http "$i")/metrics"; done |
+wait_until 30 grape_healthy || true
+repl_p99=$(for i in 1 2 3; do curl -s "$(grape_http "$i")/metrics" || true; done |
   awk '/^grape_replication_latency_seconds_bucket/ {
          match($0, /le="[^"]+"/); le = substr($0, RSTART + 4, RLENGTH - 5)
          if (!(le in n)) order[++k] = le
