@@ -51,21 +51,22 @@ void kill_all(int) {
   std::_Exit(130);
 }
 
-// A port the kernel reports free right now.
+// A free port below the kernel's ephemeral range (32768 and up on Linux by default): one in it
+// could be taken by a node's outgoing connection before the node that should listen on it binds.
 uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
+  static uint32_t next = 20000 + static_cast<uint32_t>(::getpid()) % 10000;
+  for (int attempt = 0; attempt < 2000; ++attempt) {
+    const auto port = static_cast<uint16_t>(20000 + (next++ - 20000) % 12000);
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (free) return port;
   }
-  ::close(fd);
-  return port;
+  return 0;
 }
 
 class Demo {

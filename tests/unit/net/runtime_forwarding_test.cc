@@ -151,7 +151,7 @@ bool follows_n1(const std::string& http) {
 }
 
 TEST(RuntimeForwarding, AReplyToTheLastIncarnationsForwardDoesNotAcknowledgeANewWrite) {
-  const int base = 21000 + static_cast<int>(getpid() % 4000) * 3;
+  const int base = 21000 + static_cast<int>(getpid() % 3000) * 3;  // below the ephemeral range
   const std::string leader_peer = "127.0.0.1:" + std::to_string(base);
   const std::string follower_peer = "127.0.0.1:" + std::to_string(base + 1);
   const std::string follower_http = "127.0.0.1:" + std::to_string(base + 2);
