@@ -5,7 +5,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Unix Makefiles")
 
-.PHONY: all deps configure build demo test test-sanitize mutants bench format clean
+.PHONY: all deps configure build demo test test-sanitize mutants mutants-net bench format clean
 
 all: build
 
@@ -44,6 +44,11 @@ MUTANT_ARGS ?=
 mutants: deps
 	tests/mutants/run.sh --build-jobs $(JOBS) $(MUTANT_ARGS) $(MUTANTS)
 
+# Planted bugs in net/ (tests/mutants/net/), which the simulator never runs: the integration
+# tests on real processes must catch each one.
+mutants-net: deps
+	tests/mutants/run_net.sh --build-jobs $(JOBS) $(MUTANTS)
+
 bench: build
 	$(BUILD_DIR)/bench/grape_bench
 
@@ -51,4 +56,4 @@ format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-mutants
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-mutants build-mutants-net
