@@ -91,7 +91,7 @@ struct ClientOptions {
 
 // `grape node start`: every flag also a key of the --config YAML file; flags win.
 CLI::App* add_node_start(CLI::App& app, grape::cli::NodeStartArgs& a) {
-  CLI::App* node = app.add_subcommand("node", "Run a grape node (docs/cli.md)");
+  CLI::App* node = app.add_subcommand("node", "Run a grape node (docs/operations.md)");
   node->require_subcommand(1);
   CLI::App* start = node->add_subcommand(
       "start", "Start one node in the foreground; SIGTERM or SIGINT stops it. A restarted node "

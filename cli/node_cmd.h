@@ -1,5 +1,5 @@
 #pragma once
-// The commands that run and talk to real nodes (docs/cli.md, docs/http-api.md):
+// The commands that run and talk to real nodes (docs/operations.md, docs/http-api.md):
 //   grape node start            one node process (net/runtime.h), configured by flags and/or YAML
 //   grape cluster status        members, leader, term, match indexes
 //   grape kv put|get|del|cas    key-value requests through any node
