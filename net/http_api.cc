@@ -45,7 +45,7 @@ bool authorized(const Runtime& runtime, const HttpRequest& request) {
 }
 
 // The answer to a key-value request, with who served it and at what index.
-HttpResponse kv_response(const Runtime& runtime, const kv::Command& command,
+HttpResponse kv_response(const kv::Command& command,
                          const Runtime::Outcome& outcome) {
   const bool write = command.op != kv::Op::kGet;
   json body{{"key", command.key}, {"node", node_name(outcome.served_by)}};
@@ -83,7 +83,6 @@ HttpResponse kv_response(const Runtime& runtime, const kv::Command& command,
       body["value"] = outcome.result.value ? json(*outcome.result.value) : json(nullptr);
       return json_response(outcome.result.ok ? 200 : 409, body);
   }
-  (void)runtime;
   return error_response(500, "unreachable");
 }
 
@@ -185,7 +184,7 @@ void handle_kv(Runtime& runtime, const HttpRequest& request, const std::string& 
       outcome.result.value = runtime.node().kv().get(key);
       outcome.index = runtime.node().raft().log().applied();
       outcome.served_by = runtime.config().id;
-      return respond(kv_response(runtime, command, outcome));
+      return respond(kv_response(command, outcome));
     }
   }
   runtime.submit(command, [&runtime, command, respond = std::move(respond)](Runtime::Outcome outcome) {
@@ -196,7 +195,7 @@ void handle_kv(Runtime& runtime, const HttpRequest& request, const std::string& 
         ++runtime.metrics().proposals_failed;
       }
     }
-    respond(kv_response(runtime, command, outcome));
+    respond(kv_response(command, outcome));
   });
 }
 

@@ -1,6 +1,5 @@
 #include "net/metrics.h"
 
-#include <cmath>
 #include <sstream>
 
 namespace grape::net {
@@ -11,17 +10,6 @@ void Histogram::observe(double value) {
   ++counts_[i];
   ++count_;
   sum_ += value;
-}
-
-double Histogram::quantile(double q) const {
-  if (count_ == 0) return 0;
-  const auto rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(count_)));
-  uint64_t seen = 0;
-  for (size_t i = 0; i < counts_.size(); ++i) {
-    seen += counts_[i];
-    if (seen >= rank) return i < bounds_.size() ? bounds_[i] : INFINITY;
-  }
-  return INFINITY;
 }
 
 std::vector<double> latency_buckets() {

@@ -16,9 +16,6 @@ class Histogram {
   void observe(double value);
   uint64_t count() const { return count_; }
   double sum() const { return sum_; }
-  // The q-quantile (0 < q <= 1) estimated from the buckets (the upper bound of the bucket it
-  // falls in, as histogram_quantile interpolates at most to it); 0 when empty.
-  double quantile(double q) const;
   const std::vector<double>& bounds() const { return bounds_; }
   const std::vector<uint64_t>& counts() const { return counts_; }  // per bucket, last is +Inf
 

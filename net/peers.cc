@@ -379,7 +379,7 @@ void PeerNetwork::stop() {
 std::map<NodeId, PeerStats> PeerNetwork::stats() const {
   std::map<NodeId, PeerStats> out;
   for (const auto& [peer, link] : impl_->links) {
-    out[peer] = PeerStats{link->queue.frames(), link->queue.bytes(), link->connected};
+    out[peer] = PeerStats{link->queue.frames(), link->queue.bytes()};
   }
   return out;
 }

@@ -45,7 +45,6 @@ struct PeerNetworkOptions {
 struct PeerStats {
   size_t queued_frames = 0;
   size_t queued_bytes = 0;
-  bool connected = false;
 };
 
 class PeerNetwork {
