@@ -394,27 +394,25 @@ void Runtime::expire_requests() {
     it = pending_.erase(it);
     done(outcome);
   }
-  for (size_t i = 0; i < waiters_.size();) {
-    if (waiters_[i].deadline > now) {
-      ++i;
-      continue;
-    }
-    auto done = std::move(waiters_[i].done);
-    waiters_.erase(waiters_.begin() + static_cast<std::ptrdiff_t>(i));
-    done(false);
-  }
+  finish_waiters([now](const Waiter& w) { return w.deadline <= now; }, false);
 }
 
 void Runtime::check_waiters() {
+  finish_waiters([](const Waiter& w) { return w.ready(); }, true);
+}
+
+// Answers, with `outcome`, every waiter for which `due` holds (the answer may add waiters).
+void Runtime::finish_waiters(const std::function<bool(const Waiter&)>& due, bool outcome) {
+  std::vector<Waiter> finished;
   for (size_t i = 0; i < waiters_.size();) {
-    if (!waiters_[i].ready()) {
+    if (!due(waiters_[i])) {
       ++i;
       continue;
     }
-    auto done = std::move(waiters_[i].done);
+    finished.push_back(std::move(waiters_[i]));
     waiters_.erase(waiters_.begin() + static_cast<std::ptrdiff_t>(i));
-    done(true);
   }
+  for (Waiter& w : finished) w.done(outcome);
 }
 
 // An answer for a request: ours (client 0) goes to its HTTP caller, after following a redirect

@@ -94,6 +94,7 @@ class Runtime {
   void route_local(uint64_t id);
   void observe_state();
   void check_waiters();
+  void finish_waiters(const std::function<bool(const Waiter&)>& due, bool outcome);
   void expire_requests();
 
   RuntimeConfig config_;
