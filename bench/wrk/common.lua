@@ -23,6 +23,16 @@ function M.base64(data)
   end) .. ({ "", "==", "=" })[#data % 3 + 1])
 end
 
+-- A random key, base64-encoded for etcd: the key space is small enough to encode each once
+-- (base64 in Lua on every request would tax the client).
+local encoded = {}
+function M.key_base64()
+  local k = M.key()
+  local k64 = encoded[k]
+  if not k64 then k64 = M.base64(k); encoded[k] = k64 end
+  return k64
+end
+
 -- Non-2xx answers count as errors; latency in microseconds.
 function M.done(summary, latency, requests)
   local e = summary.errors
