@@ -13,8 +13,10 @@
 #include "cli/history_cmd.h"
 #include "cli/node_cmd.h"
 #include "cli/scenario_cmd.h"
+#include "cli/shard_cmd.h"
 #include "cli/wal_cmd.h"
 #include "core/base/version.h"
+#include "core/shard/placement.h"
 #include "sim/demo.h"
 
 namespace {
@@ -309,6 +311,43 @@ int main(int argc, char** argv) {
 
   BenchArgs bench_args;
   ClientOptions bench_options;
+  grape::cli::ShardPlanArgs shard_plan_args;
+  FormatOption shard_plan_format;
+  CLI::App* shard = app.add_subcommand("shard", "Shards: placement, routing and rebalancing");
+  shard->require_subcommand(1);
+  CLI::App* shard_plan_cmd = shard->add_subcommand(
+      "plan",
+      "Offline planner: place --shards on n1..nN (consistent hashing with bounded loads, then "
+      "balanced), or with --from plan the moves from an existing placement");
+  shard_plan_cmd->add_option("--nodes", shard_plan_args.nodes, "Nodes n1..nN")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, grape::shard::kMaxNodes));
+  shard_plan_cmd->add_option("--weights", shard_plan_args.weights,
+                             "Capacity of each node, comma-separated (default: all equal)")
+      ->delimiter(',');
+  shard_plan_cmd->add_option("--remove", shard_plan_args.remove,
+                             "Nodes leaving, comma-separated: their replicas move away")
+      ->delimiter(',');
+  shard_plan_cmd->add_option("--shards", shard_plan_args.shards, "Shards (fixed for a cluster)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, grape::shard::kMaxShards));
+  shard_plan_cmd->add_option("--replication", shard_plan_args.replication, "Replicas per shard")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 64u));
+  shard_plan_cmd->add_option("--epsilon", shard_plan_args.epsilon,
+                             "Bounded loads: no node above (1 + epsilon) x its fair share")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 10.0));
+  shard_plan_cmd->add_option("--virtual-nodes", shard_plan_args.virtual_nodes,
+                             "Points on the hash ring per node of average weight")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 4096u));
+  shard_plan_cmd->add_option("--from", shard_plan_args.from,
+                             "A placement as JSON (this command's --format json output, or GET "
+                             "/v1/shards): print the moves that take it to the new placement")
+      ->check(CLI::ExistingFile);
+  shard_plan_format.add_to(shard_plan_cmd);
+
   CLI::App* bench_load_cmd = app.add_subcommand(
       "bench", "Drive a running cluster over HTTP and print throughput and latency percentiles");
   bench_options.add_to(bench_load_cmd);
@@ -381,6 +420,12 @@ int main(int argc, char** argv) {
   if (mremove_cmd->parsed()) return member_remove(member_options.get(), member_id);
   if (mpromote_cmd->parsed()) return member_promote(member_options.get(), member_id);
   if (transfer_cmd->parsed()) return leader_transfer(leader_options.get(), transfer_to);
+  if (shard_plan_cmd->parsed()) {
+    shard_plan_args.format = shard_plan_format.value();
+    shard_plan_args.shards_given = shard_plan_cmd->count("--shards") > 0;
+    shard_plan_args.replication_given = shard_plan_cmd->count("--replication") > 0;
+    return grape::cli::shard_plan(shard_plan_args);
+  }
   if (check_cmd->parsed()) {
     check.format = check_format.value();
     return history_check(check);
