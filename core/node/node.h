@@ -61,6 +61,8 @@ struct ClientReply {
   // The state it reports: the index the write was applied at, or that the read saw (the node's
   // applied index when it answered).
   LogIndex index;
+  // The group that answered (set by node::Host; a single-group node leaves it 0).
+  GroupId group;
 };
 
 struct NodeConfig {
@@ -97,6 +99,7 @@ class Node {
     return raft_.propose_conf_change(change);
   }
   void campaign() { raft_.campaign(); }
+  void align_heartbeat(int elapsed) { raft_.align_heartbeat(elapsed); }
   void report_peer_down(NodeId peer) { raft_.report_peer_down(peer); }
   [[nodiscard]] Status<raft::TransferError> transfer_leadership(NodeId to) {
     return raft_.transfer_leadership(to);

@@ -147,6 +147,10 @@ void Raft::tick() {
   }
 }
 
+void Raft::align_heartbeat(int elapsed) {
+  if (role_ == Role::kLeader) heartbeat_elapsed_ = elapsed % config_.heartbeat_ticks;
+}
+
 void Raft::tick_election() {
   ++election_elapsed_;
   if (is_promotable() && election_elapsed_ >= randomized_election_ticks_) {

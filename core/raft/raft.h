@@ -151,6 +151,10 @@ class Raft {
 
   // One logical clock tick.
   void tick();
+  // A leader's heartbeat clock: ticks since its last heartbeat round. A host of many groups sets
+  // it when a group starts leading, so that every group it leads beats on the same tick and their
+  // heartbeats to a peer leave together (coalesced). Ignored unless leading.
+  void align_heartbeat(int elapsed);
   // Handles a message from a peer. Messages from unknown peers or for another node are refused.
   [[nodiscard]] Status<StepError> step(const Message& message);
   // Appends a command to the leader's log; returns its index (not yet committed).

@@ -1,0 +1,155 @@
+#include "core/node/host.h"
+
+#include <algorithm>
+#include <sstream>
+
+namespace grape::node {
+
+size_t HostReady::message_count() const {
+  size_t count = 0;
+  for (const PeerBatch& batch : batches) count += batch.messages.size();
+  for (const PeerBatch& batch : batches_after_persist) count += batch.messages.size();
+  return count;
+}
+
+Host::Host(NodeId id, int heartbeat_ticks, Rng rng)
+    : id_(id), heartbeat_ticks_(std::max(1, heartbeat_ticks)), rng_(rng) {}
+
+Status<HostError> Host::add_group(GroupId group, const NodeConfig& config,
+                                  const raft::LogStore& store) {
+  if (groups_.count(group)) return Unexpected(HostError{HostErrorCode::kGroupExists, group, ""});
+  if (config.raft.id != id_) {
+    std::ostringstream detail;
+    detail << "its config is for node " << config.raft.id << ", this host is " << id_;
+    return Unexpected(HostError{HostErrorCode::kWrongNode, group, detail.str()});
+  }
+  Replica replica;
+  replica.node = std::make_unique<Node>(config, store, rng_.fork(group.value));
+  groups_.emplace(group, std::move(replica));
+  return Status<HostError>::ok();
+}
+
+void Host::remove_group(GroupId group) { groups_.erase(group); }
+
+std::vector<GroupId> Host::group_ids() const {
+  std::vector<GroupId> ids;
+  ids.reserve(groups_.size());
+  for (const auto& [id, replica] : groups_) ids.push_back(id);
+  return ids;
+}
+
+Node* Host::group(GroupId group) {
+  auto it = groups_.find(group);
+  return it == groups_.end() ? nullptr : it->second.node.get();
+}
+
+const Node* Host::group(GroupId group) const {
+  auto it = groups_.find(group);
+  return it == groups_.end() ? nullptr : it->second.node.get();
+}
+
+void Host::tick() {
+  ++ticks_;
+  for (auto& [id, replica] : groups_) replica.node->tick();
+}
+
+Status<HostError> Host::step(const GroupMessage& message) {
+  Node* node = group(message.group);
+  if (node == nullptr) {
+    return Unexpected(HostError{HostErrorCode::kUnknownGroup, message.group, ""});
+  }
+  if (message.message.to != id_) {
+    return Unexpected(HostError{HostErrorCode::kWrongNode, message.group, "not addressed here"});
+  }
+  if (auto stepped = node->step(message.message); !stepped) {
+    std::ostringstream detail;
+    detail << static_cast<int>(stepped.error().code);
+    return Unexpected(HostError{HostErrorCode::kRaft, message.group, detail.str()});
+  }
+  return Status<HostError>::ok();
+}
+
+std::vector<HostError> Host::step(const PeerBatch& batch) {
+  std::vector<HostError> errors;
+  for (const GroupMessage& message : batch.messages) {
+    if (auto stepped = step(message); !stepped) errors.push_back(stepped.error());
+  }
+  return errors;
+}
+
+void Host::on_client_request(GroupId group, const ClientRequest& request) {
+  Node* node = this->group(group);
+  if (node == nullptr) {
+    ClientReply reply;
+    reply.client = request.client;
+    reply.request = request.request;
+    reply.status = ReplyStatus::kRedirect;
+    reply.group = group;
+    refused_.push_back(std::move(reply));
+    return;
+  }
+  node->on_client_request(request);
+}
+
+bool Host::has_ready() const {
+  if (!refused_.empty()) return true;
+  return std::any_of(groups_.begin(), groups_.end(),
+                     [](const auto& entry) { return entry.second.node->has_ready(); });
+}
+
+void Host::route(GroupId group, std::vector<raft::Message>& messages,
+                 std::vector<PeerBatch>& into) {
+  for (raft::Message& message : messages) {
+    auto it = std::find_if(into.begin(), into.end(),
+                           [&](const PeerBatch& batch) { return batch.to == message.to; });
+    if (it == into.end()) {
+      into.push_back(PeerBatch{id_, message.to, {}});
+      it = into.end() - 1;
+    }
+    it->messages.push_back(GroupMessage{group, std::move(message)});
+  }
+  messages.clear();
+}
+
+// A group that has just started leading beats with the others from now on: its heartbeat clock
+// is set to the host's phase, so its next round comes when every other leader's does.
+void Host::align_new_leaders() {
+  for (auto& [id, replica] : groups_) {
+    const bool leading = replica.node->raft().role() == raft::Role::kLeader;
+    if (leading && !replica.leading) {
+      replica.node->align_heartbeat(static_cast<int>(ticks_ % heartbeat_ticks_));
+    }
+    replica.leading = leading;
+  }
+}
+
+HostReady Host::take_ready() {
+  align_new_leaders();
+  HostReady ready;
+  taken_.clear();
+  for (auto& [id, replica] : groups_) {
+    if (!replica.node->has_ready()) continue;
+    GroupReady group{id, replica.node->take_ready()};
+    route(id, group.ready.raft.messages, ready.batches);
+    route(id, group.ready.raft.messages_after_persist, ready.batches_after_persist);
+    for (ClientReply& reply : group.ready.replies) reply.group = id;
+    taken_.push_back(id);
+    ready.groups.push_back(std::move(group));
+  }
+  ready.refused = std::move(refused_);
+  refused_.clear();
+  // Peers in id order: what leaves does not depend on which group spoke first.
+  auto by_peer = [](const PeerBatch& a, const PeerBatch& b) { return a.to < b.to; };
+  std::sort(ready.batches.begin(), ready.batches.end(), by_peer);
+  std::sort(ready.batches_after_persist.begin(), ready.batches_after_persist.end(), by_peer);
+  return ready;
+}
+
+void Host::advance() {
+  for (GroupId id : taken_) {
+    if (Node* node = group(id)) node->advance();
+  }
+  taken_.clear();
+}
+
+}  // namespace grape::node

@@ -1,0 +1,134 @@
+#pragma once
+// node::Host: the multi-Raft host of one grape process (DESIGN.md 2.5). It hosts many groups'
+// replicas (node::Node: a Raft group and its key-value state machine), all over one write-ahead
+// log, and batches what they do so that a thousand idle groups cost little:
+//
+//   - one Ready for all groups: the driver persists every group's writes and syncs once;
+//   - messages leave in one batch per peer per Ready (TiKV's batched raft messages); every group
+//     it leads beats on the same tick, so idle groups' heartbeats to a peer travel as one batch
+//     per heartbeat interval (CockroachDB's coalesced heartbeats), and so do the answers, when
+//     the driver steps a whole batch before taking the next Ready;
+//   - a tick of an idle follower group is a counter increment.
+//
+// The driver's loop is node::Node's, once for all groups:
+//
+//   host.tick() / host.step(batch) / host.on_client_request(group, request)
+//   while (host.has_ready()) {
+//     HostReady r = host.take_ready();
+//     persist each r.groups[i].ready (one sync for all); send r.batches (any time) and
+//     r.batches_after_persist (after the sync); send each group's replies and r.refused;
+//     host.advance();
+//   }
+//
+// Pure and deterministic: groups are kept and visited in id order.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/base/expected.h"
+#include "core/base/ids.h"
+#include "core/base/rng.h"
+#include "core/node/node.h"
+
+namespace grape::node {
+
+// One group's message, as hosts exchange them.
+struct GroupMessage {
+  GroupId group;
+  raft::Message message;
+  bool operator==(const GroupMessage&) const = default;
+};
+
+// Everything one host sends one peer in one Ready.
+struct PeerBatch {
+  NodeId from;
+  NodeId to;
+  std::vector<GroupMessage> messages;
+  bool operator==(const PeerBatch&) const = default;
+};
+
+struct GroupReady {
+  GroupId group;
+  NodeReady ready;  // its raft messages are moved into the batches; replies carry the group
+};
+
+struct HostReady {
+  std::vector<GroupReady> groups;                // in group order
+  std::vector<PeerBatch> batches;                // may leave at once
+  std::vector<PeerBatch> batches_after_persist;  // once every group's writes are durable
+  std::vector<ClientReply> refused;              // requests for groups not hosted here
+  size_t message_count() const;
+};
+
+enum class HostErrorCode : uint8_t {
+  kUnknownGroup,  // no replica of that group here
+  kGroupExists,   // add_group of a group already hosted
+  kWrongNode,     // a group's config names another node, or a message is for another node
+  kRaft,          // the group's Raft refused the message (see detail)
+};
+
+struct HostError {
+  HostErrorCode code = HostErrorCode::kUnknownGroup;
+  GroupId group;
+  std::string detail;
+};
+
+class Host {
+ public:
+  // `heartbeat_ticks`: the heartbeat interval every hosted group uses (their Raft configs must
+  // agree with it; it sets the beat all leaders share).
+  Host(NodeId id, int heartbeat_ticks, Rng rng);
+
+  NodeId id() const { return id_; }
+
+  // Starts hosting a replica of `group` over `store` (its view of the shared log). The replica's
+  // Rng is forked from the host's by group id, so adding a group leaves the others' draws alone.
+  [[nodiscard]] Status<HostError> add_group(GroupId group, const NodeConfig& config,
+                                            const raft::LogStore& store);
+  // Stops hosting it (its replica was moved away): its state is dropped; the driver deletes its
+  // log. Messages for it are then refused with kUnknownGroup.
+  void remove_group(GroupId group);
+  bool hosts(GroupId group) const { return groups_.count(group) != 0; }
+  size_t group_count() const { return groups_.size(); }
+  std::vector<GroupId> group_ids() const;
+  Node* group(GroupId group);
+  const Node* group(GroupId group) const;
+
+  void tick();
+  // Steps one message into its group.
+  [[nodiscard]] Status<HostError> step(const GroupMessage& message);
+  // Steps a whole batch; returns the errors (a message for an unknown group is refused alone).
+  std::vector<HostError> step(const PeerBatch& batch);
+  // A client request for `group`: answered by that replica (redirect, refusal, result), or, when
+  // no replica is here, at once with kRedirect and no leader hint.
+  void on_client_request(GroupId group, const ClientRequest& request);
+
+  bool has_ready() const;
+  HostReady take_ready();
+  void advance();
+
+  uint64_t ticks() const { return ticks_; }
+
+ private:
+  struct Replica {
+    std::unique_ptr<Node> node;
+    bool leading = false;  // as of the last look: a new leader's heartbeat is aligned
+  };
+
+  // Puts a group's messages into the per-peer batches, preserving each group's order.
+  void route(GroupId group, std::vector<raft::Message>& messages, std::vector<PeerBatch>& into);
+  void align_new_leaders();
+
+  NodeId id_;
+  int heartbeat_ticks_;
+  Rng rng_;
+  uint64_t ticks_ = 0;
+  std::map<GroupId, Replica> groups_;
+  std::vector<ClientReply> refused_;  // requests for groups not hosted here
+  std::vector<GroupId> taken_;        // groups whose Ready is being handled
+};
+
+}  // namespace grape::node

@@ -1,0 +1,183 @@
+// node::Host: many groups on one host. Three hosts with 64 groups each (every group on all
+// three) exchange batches through an in-test loop that delivers everything at once: every group
+// elects a leader and commits, idle heartbeats and their answers travel as one batch per peer per
+// heartbeat interval, and requests or messages for groups a host does not have are refused.
+
+#include "core/node/host.h"
+
+#include <map>
+#include <memory>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "core/kv/kv.h"
+#include "core/raft/log_store.h"
+
+namespace grape::node {
+namespace {
+
+constexpr int kHeartbeatTicks = 3;
+constexpr uint64_t kGroups = 64;
+
+class ThreeHosts : public ::testing::Test {
+ protected:
+  ThreeHosts() {
+    for (uint64_t h = 1; h <= 3; ++h) {
+      hosts_.push_back(std::make_unique<Host>(NodeId(h), kHeartbeatTicks, Rng(100 + h)));
+      for (uint64_t g = 1; g <= kGroups; ++g) {
+        auto& store = stores_[{h, g}];
+        store = std::make_unique<raft::MemoryLogStore>();
+        EXPECT_TRUE(hosts_.back()->add_group(GroupId(g), config(NodeId(h)), *store).is_ok());
+      }
+    }
+  }
+
+  static NodeConfig config(NodeId id) {
+    NodeConfig c;
+    c.raft.id = id;
+    c.raft.voters = {NodeId(1), NodeId(2), NodeId(3)};
+    c.raft.election_ticks = 10;
+    c.raft.heartbeat_ticks = kHeartbeatTicks;
+    return c;
+  }
+
+  Host& host(uint64_t id) { return *hosts_[id - 1]; }
+
+  // Handles every host's Readies and delivers every batch, until nothing is left to do.
+  void pump() {
+    for (int round = 0; round < 100; ++round) {
+      bool busy = false;
+      for (uint64_t h = 1; h <= 3; ++h) {
+        while (host(h).has_ready()) {
+          busy = true;
+          HostReady ready = host(h).take_ready();
+          for (GroupReady& group : ready.groups) {
+            auto& store = *stores_[{h, group.group.value}];
+            EXPECT_TRUE(store.append(group.ready.raft.entries_to_persist).is_ok());
+            if (group.ready.raft.hard_state) {
+              EXPECT_TRUE(store.set_hard_state(*group.ready.raft.hard_state).is_ok());
+            }
+            for (ClientReply& reply : group.ready.replies) replies_.push_back(reply);
+          }
+          for (ClientReply& reply : ready.refused) replies_.push_back(reply);
+          for (auto* batches : {&ready.batches, &ready.batches_after_persist}) {
+            for (PeerBatch& batch : *batches) {
+              ++batches_sent_;
+              messages_sent_ += batch.messages.size();
+              in_flight_.push_back(std::move(batch));
+            }
+          }
+          host(h).advance();
+        }
+      }
+      std::vector<PeerBatch> arriving = std::move(in_flight_);
+      in_flight_.clear();
+      for (const PeerBatch& batch : arriving) {
+        busy = true;
+        EXPECT_TRUE(host(batch.to.value).step(batch).empty());
+      }
+      if (!busy) return;
+    }
+    FAIL() << "the hosts never went quiet";
+  }
+
+  void tick_all(int ticks) {
+    for (int t = 0; t < ticks; ++t) {
+      for (uint64_t h = 1; h <= 3; ++h) host(h).tick();
+      pump();
+    }
+  }
+
+  // The host leading `group`, or 0.
+  uint64_t leader_of(uint64_t group) {
+    for (uint64_t h = 1; h <= 3; ++h) {
+      if (host(h).group(GroupId(group))->raft().role() == raft::Role::kLeader) return h;
+    }
+    return 0;
+  }
+
+  std::vector<std::unique_ptr<Host>> hosts_;
+  std::map<std::pair<uint64_t, uint64_t>, std::unique_ptr<raft::MemoryLogStore>> stores_;
+  std::vector<PeerBatch> in_flight_;
+  std::vector<ClientReply> replies_;
+  uint64_t batches_sent_ = 0;
+  uint64_t messages_sent_ = 0;
+};
+
+TEST_F(ThreeHosts, EveryGroupElectsALeaderAndCommitsAWrite) {
+  tick_all(60);
+  for (uint64_t g = 1; g <= kGroups; ++g) {
+    const uint64_t leader = leader_of(g);
+    ASSERT_NE(leader, 0u) << "group " << g;
+    ClientRequest request;
+    request.client = 1;
+    request.request = g;
+    request.command = {kv::Op::kPut, "k", "v" + std::to_string(g)};
+    host(leader).on_client_request(GroupId(g), request);
+  }
+  pump();
+  tick_all(kHeartbeatTicks);  // the followers learn the commit index and apply too
+  ASSERT_EQ(replies_.size(), kGroups);
+  for (const ClientReply& reply : replies_) {
+    EXPECT_EQ(reply.status, ReplyStatus::kOk);
+    EXPECT_EQ(reply.group, GroupId(reply.request));  // each answer names its group
+  }
+  for (uint64_t h = 1; h <= 3; ++h) {
+    for (uint64_t g = 1; g <= kGroups; ++g) {
+      const auto value = host(h).group(GroupId(g))->kv().get("k");
+      ASSERT_TRUE(value.has_value()) << "n" << h << " group " << g;
+      EXPECT_EQ(*value, "v" + std::to_string(g));
+    }
+  }
+}
+
+TEST_F(ThreeHosts, IdleHeartbeatsTravelAsOneBatchPerPeerPerInterval) {
+  tick_all(60);  // elections settle
+  for (uint64_t g = 1; g <= kGroups; ++g) ASSERT_NE(leader_of(g), 0u);
+  batches_sent_ = messages_sent_ = 0;
+  constexpr int kIntervals = 10;
+  tick_all(kIntervals * kHeartbeatTicks);
+  // Every group beats once per interval to 2 followers, who answer: 64 * 2 * 2 messages. They go
+  // as at most one heartbeat batch and one answer batch per ordered pair of hosts (6 pairs).
+  EXPECT_EQ(messages_sent_, kIntervals * kGroups * 2 * 2);
+  EXPECT_LE(batches_sent_, uint64_t{kIntervals} * 6 * 2);
+}
+
+TEST_F(ThreeHosts, UnknownGroupsAreRefused) {
+  raft::Message message;
+  message.type = raft::MessageType::kHeartbeat;
+  message.from = NodeId(2);
+  message.to = NodeId(1);
+  const auto stepped = host(1).step(GroupMessage{GroupId(999), message});
+  ASSERT_FALSE(stepped.is_ok());
+  EXPECT_EQ(stepped.error().code, HostErrorCode::kUnknownGroup);
+
+  ClientRequest request;
+  request.client = 5;
+  request.request = 6;
+  request.command = {kv::Op::kGet, "k", ""};
+  host(1).on_client_request(GroupId(999), request);
+  ASSERT_TRUE(host(1).has_ready());
+  HostReady ready = host(1).take_ready();
+  ASSERT_EQ(ready.refused.size(), 1u);
+  EXPECT_EQ(ready.refused[0].status, ReplyStatus::kRedirect);
+  EXPECT_EQ(ready.refused[0].group, GroupId(999));
+  EXPECT_EQ(ready.refused[0].request, 6u);
+  host(1).advance();
+
+  raft::MemoryLogStore store;
+  const auto twice = host(1).add_group(GroupId(1), config(NodeId(1)), store);
+  ASSERT_FALSE(twice.is_ok());
+  EXPECT_EQ(twice.error().code, HostErrorCode::kGroupExists);
+  const auto elsewhere = host(1).add_group(GroupId(500), config(NodeId(2)), store);
+  ASSERT_FALSE(elsewhere.is_ok());
+  EXPECT_EQ(elsewhere.error().code, HostErrorCode::kWrongNode);
+
+  host(1).remove_group(GroupId(1));
+  EXPECT_FALSE(host(1).hosts(GroupId(1)));
+  EXPECT_EQ(host(1).group_count(), kGroups - 1);
+}
+
+}  // namespace
+}  // namespace grape::node
