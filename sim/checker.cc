@@ -19,15 +19,18 @@ std::string at(LogIndex index, Term term) {
 
 void SafetyChecker::report(const char* property, NodeId node, std::string detail) {
   violations_.push_back(Violation{property, now_, node, std::move(detail)});
+  if (violation_counter_ != nullptr) ++*violation_counter_;
 }
 
 SafetyChecker::NodeLog& SafetyChecker::log_of(NodeId node) { return logs_[node]; }
 
 void SafetyChecker::count_durable_copy(NodeId node, const raft::Entry& e) {
-  if (fixed_voters_ == 0 || node.value < 1 || node.value > fixed_voters_ || node.value > 64) return;
+  if (fixed_voters_ == 0 || node.value < 1 || node.value > 64) return;
+  const uint64_t bit = uint64_t{1} << (node.value - 1);
+  if ((fixed_voters_ & bit) == 0) return;
   uint64_t& copies = copies_in_term_[position_key(e.index, e.term)];
-  copies |= uint64_t{1} << (node.value - 1);
-  if (static_cast<size_t>(__builtin_popcountll(copies)) <= fixed_voters_ / 2) return;
+  copies |= bit;
+  if (__builtin_popcountll(copies) <= __builtin_popcountll(fixed_voters_) / 2) return;
   LogIndex& highest = durably_committed_[e.term];
   if (e.index > highest) highest = e.index;
 }

@@ -54,7 +54,17 @@ class SafetyChecker {
   // The group's voters are nodes 1..count and never change: durable copies on a majority of them
   // prove commitment (see leader_completeness above). 0 (the default) turns that off, as it must
   // be once membership changes (learners and removed nodes hold copies that do not count).
-  void set_fixed_voters(size_t count) { fixed_voters_ = count; }
+  void set_fixed_voters(size_t count) {
+    fixed_voters_ = 0;
+    for (size_t i = 1; i <= count && i <= 64; ++i) fixed_voters_ |= uint64_t{1} << (i - 1);
+  }
+  // The same for a group whose voters are any nodes (a shard's replicas); ids up to 64.
+  void set_fixed_voters(const std::vector<NodeId>& voters) {
+    fixed_voters_ = 0;
+    for (NodeId v : voters) {
+      if (v.value >= 1 && v.value <= 64) fixed_voters_ |= uint64_t{1} << (v.value - 1);
+    }
+  }
   // `node`, at `node_term`, applied `entry` to its state machine.
   void on_apply(NodeId node, const raft::Entry& entry, Term node_term);
   // `node` restarted: its state machine starts from its snapshot at `applied` (0: empty) and
@@ -76,6 +86,8 @@ class SafetyChecker {
   }
 
   bool ok() const { return violations_.empty(); }
+  // A counter every violation also increments (a world of many groups' checkers keeps one).
+  void count_violations_in(size_t* counter) { violation_counter_ = counter; }
   const std::vector<Violation>& violations() const { return violations_; }
   // The highest index known committed (applied somewhere).
   LogIndex committed_index() const { return LogIndex(applied_.size()); }
@@ -110,10 +122,11 @@ class SafetyChecker {
   // Durable commitment (fixed voters only): which nodes stored each (index, term) in that term,
   // and per term the highest index of that term so committed.
   void count_durable_copy(NodeId node, const raft::Entry& entry);
-  size_t fixed_voters_ = 0;
+  uint64_t fixed_voters_ = 0;  // bit i - 1: node i votes (0: the set is not fixed)
   std::unordered_map<uint64_t, uint64_t> copies_in_term_;  // position -> bit per node
   std::map<Term, LogIndex> durably_committed_;
   std::vector<Violation> violations_;
+  size_t* violation_counter_ = nullptr;
 };
 
 template <class TermAt>

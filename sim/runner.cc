@@ -741,7 +741,7 @@ RunResult run_scenario(const Scenario& scenario, uint64_t seed, const RunOptions
   if (safe) check_history(scenario, options.history_limits, world, clients, result);
 
   // Safety violations found online come first: they are the root cause when present.
-  std::vector<Violation> all = world.checker().violations();
+  std::vector<Violation> all = world.violations();
   all.insert(all.end(), result.violations.begin(), result.violations.end());
   result.violations = std::move(all);
   // An undecided check must not pass silently; a violation decides the run whatever it says.

@@ -10,6 +10,7 @@
 #include "core/node/node_storage.h"
 #include "core/storage/snapshot_store.h"
 #include "core/storage/wal.h"
+#include "core/shard/placement.h"
 #include "sim/sim_disk.h"
 
 namespace grape::sim {
@@ -43,7 +44,6 @@ std::string describe_nodes(const std::vector<NodeId>& nodes) {
 // The directory of a simulated node's write-ahead log on its SimDisk.
 constexpr const char* kWalDir = "wal";
 constexpr const char* kSnapshotDir = "snap";
-constexpr GroupId kGroup{1};  // one Raft group per node until the sharding issue
 // A sync the disk refused (full, I/O error) is retried this often, as a real node's loop does.
 constexpr Duration kSyncRetry{10'000'000};
 // A node whose start failed on an I/O error is started again this often (systemd's
@@ -61,10 +61,10 @@ struct World::SimNode {
   // Peers whose connection reset this node has seen (report_peer_down): while such a peer stays
   // down, nothing more of it can arrive (the stream is gone), not even a late replay.
   std::set<uint64_t> resets_seen;
-  std::unique_ptr<node::Node> node;  // the process: null while down
+  std::unique_ptr<node::Host> host;  // the process: null while down
   uint64_t incarnation = 0;
   Rng rng{0};                                 // this incarnation's draws: tick phase, disk latency
-  std::optional<node::NodeReady> persisting;  // a Ready whose writes are not yet durable
+  std::optional<node::HostReady> persisting;  // a Ready whose writes are not yet durable
   bool sync_done_while_paused = false;
   // Pause: what arrived meanwhile, delivered in order at resume.
   bool paused = false;
@@ -81,11 +81,14 @@ struct World::SimNode {
   CrashFault crash_fault = CrashFault::kPlain;  // what the next crash does to the disk
   std::string refused_start;  // set when the disk is corrupt: the node stays down
   bool corruption_injected = false;  // a `corrupt` fault flipped a bit on this disk
-  // Last observed, to report changes.
-  raft::Role role = raft::Role::kFollower;
-  Term term;
-  NodeId leader;
-  LogIndex commit;
+  // Last observed, per group, to report changes.
+  struct Observed {
+    raft::Role role = raft::Role::kFollower;
+    Term term;
+    NodeId leader;
+    LogIndex commit;
+  };
+  std::map<GroupId, Observed> observed;
 };
 
 World::World(const WorldOptions& options)
@@ -102,8 +105,7 @@ World::World(const WorldOptions& options)
     n->id = NodeId(i);
     nodes_.push_back(std::move(n));
   }
-  // Every node is a voter of the initial configuration; membership changes turn this off.
-  checker_.set_fixed_voters(options.nodes);
+  place_groups();
   for (auto& n : nodes_) boot(*n);
 }
 
@@ -118,6 +120,77 @@ World::SimNode& World::node(NodeId id) {
 const World::SimNode& World::node(NodeId id) const {
   GRAPE_ASSERT(id.value >= 1 && id.value <= nodes_.size(), "no node n" << id);
   return *nodes_[id.value - 1];
+}
+
+// The groups and their initial voters: group 1 on every node (unsharded), or the metadata group
+// on the first nodes and each shard on the replicas core/shard/placement gives it. Each group's
+// voters are fixed for the checker until a membership change.
+void World::place_groups() {
+  const size_t n = options_.nodes;
+  std::vector<NodeId> all;
+  for (size_t i = 1; i <= n; ++i) all.push_back(NodeId(i));
+  if (!sharded()) {
+    groups_[kFirstGroup] = all;
+  } else {
+    const size_t meta = std::min(n, n >= 7 ? size_t{5} : size_t{3});
+    groups_[kFirstGroup] = std::vector<NodeId>(all.begin(), all.begin() + static_cast<long>(meta));
+    std::vector<shard::NodeSpec> specs;
+    for (NodeId id : all) specs.push_back({id, 1});
+    shard::PlacementOptions placement;
+    placement.shards = options_.shards;
+    placement.replication = options_.replication;
+    auto map = shard::initial_placement(specs, placement);
+    GRAPE_ASSERT(map.has_value(), "placement: " << map.error().message);
+    for (uint32_t s = 0; s < options_.shards; ++s) {
+      std::vector<NodeId> replicas = map->shards[s].replicas;
+      std::sort(replicas.begin(), replicas.end());
+      groups_[shard_group(s)] = std::move(replicas);
+    }
+    shard_map_ = std::move(*map);
+  }
+  for (const auto& [group, voters] : groups_) {
+    SafetyChecker& checker = checkers_[group];
+    checker.count_violations_in(&violation_count_);
+    if (sharded()) {
+      checker.set_fixed_voters(voters);
+    } else {
+      checker.set_fixed_voters(options_.nodes);
+    }
+  }
+}
+
+std::vector<GroupId> World::hosted_by(NodeId node) const {
+  std::vector<GroupId> hosted;
+  for (const auto& [group, voters] : groups_) {
+    if (!sharded() || std::find(voters.begin(), voters.end(), node) != voters.end()) {
+      hosted.push_back(group);
+    }
+  }
+  return hosted;
+}
+
+node::Node* World::replica(SimNode& n, GroupId group) {
+  return n.host ? n.host->group(group) : nullptr;
+}
+
+const node::Node* World::replica(const SimNode& n, GroupId group) const {
+  return n.host ? n.host->group(group) : nullptr;
+}
+
+SafetyChecker& World::check(GroupId group) {
+  SafetyChecker& checker = checkers_[group];
+  checker.set_now(now_);
+  return checker;
+}
+
+const SafetyChecker& World::checker(GroupId group) const { return checkers_[group]; }
+
+std::vector<Violation> World::violations() const {
+  std::vector<Violation> all;
+  for (const auto& [group, checker] : checkers_) {
+    all.insert(all.end(), checker.violations().begin(), checker.violations().end());
+  }
+  return all;
 }
 
 std::vector<NodeId> World::node_ids() const {
@@ -138,7 +211,7 @@ void World::start_failed(SimNode& n, bool corrupt, const std::string& what,
     n.refused_start = "corrupt " + what + ": " + message;
     note(TraceKind::kDiskFault, n.id, "start refused: " + n.refused_start);
     if (!n.corruption_injected) {
-      checker_.add_violation("storage_integrity", n.id,
+      check(kFirstGroup).add_violation("storage_integrity", n.id,
                              "the " + what + " is damaged though no corruption was injected: " +
                                  message);
     }
@@ -157,7 +230,7 @@ bool World::boot(SimNode& n) {
   storage_options.wal_dir = kWalDir;
   storage_options.snapshot_dir = kSnapshotDir;
   storage_options.wal = storage::WalOptions{options_.wal_segment_bytes, false};
-  storage_options.group = kGroup;
+  storage_options.group = kFirstGroup;
   auto opened = node::NodeStorage::open(n.disk, storage_options);
   if (!opened) {
     start_failed(n, opened.error().corrupt, opened.error().what, opened.error().message);
@@ -170,56 +243,72 @@ bool World::boot(SimNode& n) {
              std::to_string(repaired->offset) + ", " + std::to_string(repaired->bytes) +
              " bytes (" + repaired->reason + ")");
   }
-  storage::GroupLog& log = n.storage->log();
-  const std::shared_ptr<const raft::Snapshot>& snapshot = n.storage->snapshot();
-  // The checker's copy of this node's durable log becomes what recovery found: from its snapshot
-  // (one a crash made durable before the node could report installing it, perhaps), then its
-  // entries.
-  if (log.snapshot_index() > LogIndex(0)) {
-    checker_.on_snapshot_installed(n.id, log.snapshot_index(), log.snapshot_term());
-  }
-  {
-    std::vector<raft::Entry> recovered;
-    if (log.last_index() >= log.first_index()) {
-      log.entries(log.first_index(), log.last_index().next(), SIZE_MAX, recovered);
+  const std::vector<GroupId> hosted = hosted_by(n.id);
+  for (GroupId group : hosted) {
+    if (auto group_opened = n.storage->open_group(group); !group_opened) {
+      n.storage.reset();
+      start_failed(n, group_opened.error().corrupt, group_opened.error().what,
+                   group_opened.error().message);
+      return false;
     }
-    checker_.on_recovered(n.id, log.first_index(), recovered);
   }
   ++n.incarnation;
   const Rng incarnation_rng = rng_.fork(n.id.value).fork(n.incarnation);
   n.rng = incarnation_rng.fork(1);
-  node::NodeConfig config;
-  config.raft.id = n.id;
-  // Every node starts from the group's initial configuration, n1..nN, and replays the changes
-  // from the log; a node added later is simply not in it (yet).
-  for (size_t i = 1; i <= options_.nodes; ++i) config.raft.voters.push_back(NodeId(i));
-  config.raft.election_ticks = ticks_in(options_.election_timeout_min, options_.tick);
-  config.raft.election_ticks_max = std::max(
-      config.raft.election_ticks + 1, ticks_in(options_.election_timeout_max, options_.tick) + 1);
-  config.raft.heartbeat_ticks = ticks_in(options_.heartbeat, options_.tick);
-  config.raft.pre_vote = options_.pre_vote;
-  config.raft.check_quorum = options_.check_quorum;
-  config.raft.append_entries_max = options_.append_entries_max;
-  config.raft.inflight_appends_max = options_.inflight_appends_max;
-  config.raft.apply_bytes_max = options_.apply_bytes_max;
-  config.pending_requests_max = options_.pending_requests_max;
-  config.snapshot_every = options_.snapshot_every;
-  config.raft.snapshot_chunk_bytes = options_.snapshot_chunk_bytes;
-  config.raft.snapshot = snapshot;
+  const int heartbeat_ticks = ticks_in(options_.heartbeat, options_.tick);
+  n.host = std::make_unique<node::Host>(n.id, heartbeat_ticks);
+  n.observed.clear();
+  for (GroupId group : hosted) {
+    storage::GroupLog& log = n.storage->log(group);
+    const std::shared_ptr<const raft::Snapshot>& snapshot = n.storage->snapshot(group);
+    // The checker's copy of this node's durable log becomes what recovery found: from its
+    // snapshot (one a crash made durable before the node could report installing it, perhaps),
+    // then its entries.
+    if (log.snapshot_index() > LogIndex(0)) {
+      check(group).on_snapshot_installed(n.id, log.snapshot_index(), log.snapshot_term());
+    }
+    {
+      std::vector<raft::Entry> recovered;
+      if (log.last_index() >= log.first_index()) {
+        log.entries(log.first_index(), log.last_index().next(), SIZE_MAX, recovered);
+      }
+      check(group).on_recovered(n.id, log.first_index(), recovered);
+    }
+    node::NodeConfig config;
+    config.raft.id = n.id;
+    // Every replica starts from the group's initial configuration and replays the changes from
+    // the log; a node added later is simply not in it (yet).
+    config.raft.voters = groups_.at(group);
+    config.raft.election_ticks = ticks_in(options_.election_timeout_min, options_.tick);
+    config.raft.election_ticks_max =
+        std::max(config.raft.election_ticks + 1,
+                 ticks_in(options_.election_timeout_max, options_.tick) + 1);
+    config.raft.heartbeat_ticks = heartbeat_ticks;
+    config.raft.pre_vote = options_.pre_vote;
+    config.raft.check_quorum = options_.check_quorum;
+    config.raft.append_entries_max = options_.append_entries_max;
+    config.raft.inflight_appends_max = options_.inflight_appends_max;
+    config.raft.apply_bytes_max = options_.apply_bytes_max;
+    config.pending_requests_max = options_.pending_requests_max;
+    config.snapshot_every = options_.snapshot_every;
+    config.raft.snapshot_chunk_bytes = options_.snapshot_chunk_bytes;
+    config.raft.snapshot = snapshot;
+    // One group: the draws of a single-group node; more: one stream per group.
+    const Rng group_rng =
+        sharded() ? incarnation_rng.fork(2).fork(group.value) : incarnation_rng.fork(2);
+    GRAPE_ASSERT(n.host->add_group(group, config, log, group_rng).is_ok(), "add_group");
+    const raft::Raft& r = n.host->group(group)->raft();
+    n.observed[group] = SimNode::Observed{r.role(), r.term(), kNoNode, r.log().committed()};
+    check(group).on_restart(n.id, snapshot ? snapshot->meta.index : LogIndex(0));
+  }
   n.kill = KillPoint::kNone;
-  n.node = std::make_unique<node::Node>(config, log, incarnation_rng.fork(2));
   n.sync_requested = false;
   n.paused = false;
   n.inbox.clear();
   n.sync_done_while_paused = false;
-  n.role = n.node->raft().role();
-  n.term = n.node->raft().term();
-  n.leader = kNoNode;
-  n.commit = n.node->raft().log().committed();
-  checker_.on_restart(n.id, snapshot ? snapshot->meta.index : LogIndex(0));
   // A random phase, so that nodes' ticks are not in lockstep.
   schedule_tick(n, now_ + Duration{1 + n.rng.between(0, options_.tick.ns - 1)});
-  if (now_ < n.disk_fault_until) n.node->set_disk_failing(true);
+  if (now_ < n.disk_fault_until) n.host->set_disk_failing(true);
   return true;
 }
 
@@ -236,9 +325,9 @@ void World::schedule_tick(SimNode& n, VirtualTime at) {
 
 void World::on_tick(NodeId id, uint64_t incarnation) {
   SimNode& n = node(id);
-  if (!n.node || n.incarnation != incarnation) return;  // a timer of a crashed incarnation
+  if (!n.host || n.incarnation != incarnation) return;  // a timer of a crashed incarnation
   if (n.paused) return;                                 // the timer chain restarts at resume
-  n.node->tick();
+  n.host->tick();
   drain(n);
   schedule_tick(n, now_ + tick_period(n));
 }
@@ -249,7 +338,7 @@ void World::on_tick(NodeId id, uint64_t incarnation) {
 bool World::step() {
   // After the first safety violation the run is over: what follows would only be consequences,
   // and a broken invariant may trip assertions that hide the root cause.
-  if (queue_.empty() || !checker_.ok()) return false;
+  if (queue_.empty() || violation_count_ != 0) return false;
   if (queue_.size() > options_.events_queued_max) {
     halt_on_resource_limit(std::to_string(queue_.size()) + " events queued (limit " +
                            std::to_string(options_.events_queued_max) + ")");
@@ -268,7 +357,6 @@ bool World::step() {
   auto event = queue_.pop();
   GRAPE_ASSERT(event.at >= now_, "event at " << event.at << " before now " << now_);
   now_ = event.at;
-  checker_.set_now(now_);
   ++stats_.events;
   const Payload& p = event.payload;
   trace_.add(static_cast<uint64_t>(now_.ns)).add(static_cast<uint64_t>(p.kind)).add(p.node);
@@ -328,30 +416,37 @@ void World::schedule(VirtualTime at, std::function<void(World&)> action) {
 // A buggy core can flood the world (a message storm, a timer loop): stop with a verdict before
 // memory or time runs out, rather than die of std::bad_alloc.
 void World::halt_on_resource_limit(const std::string& what) {
-  checker_.add_violation("resource_limit", kNoNode, what);
+  check(kFirstGroup).add_violation("resource_limit", kNoNode, what);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Messages between nodes
 
-void World::send_all(SimNode& n, std::vector<raft::Message>& messages) {
-  for (raft::Message& m : messages) {
-    ++stats_.messages_sent;
-    scratch_arrivals_.clear();
-    network_.route(n.id, m.to, kind_bit(static_cast<int>(m.type)), now_, scratch_arrivals_);
-    const auto to = static_cast<uint32_t>(m.to.value);
-    // Late replays and long delays (chaos) model no TCP stream: the reset does not wait for them.
-    VirtualTime& latest = n.last_arrival[m.to.value];
-    const VirtualTime in_stream = now_ + network_.link(n.id, m.to).latency_max + kClogMax;
-    for (VirtualTime at : scratch_arrivals_) {
-      if (at <= in_stream) latest = std::max(latest, at);
-    }
-    for (size_t i = 0; i < scratch_arrivals_.size(); ++i) {
-      // The last copy takes the message; a duplicate before it gets a copy.
-      const bool last = i + 1 == scratch_arrivals_.size();
-      const uint32_t slot = last ? in_flight_.put(std::move(m)) : in_flight_.put(m);
-      queue_.push(scratch_arrivals_[i], Payload{Payload::Kind::kDeliver, to, slot, 0});
-    }
+void World::send_all(SimNode& n, std::vector<node::PeerBatch>& batches) {
+  // Each message travels on its own (its own latency, loss, duplication), as the single-group
+  // world always had them: the faults stay as fine-grained as they were.
+  for (node::PeerBatch& batch : batches) {
+    for (node::GroupMessage& m : batch.messages) send_one(n, m);
+  }
+}
+
+void World::send_one(SimNode& n, node::GroupMessage& gm) {
+  const raft::Message& m = gm.message;
+  ++stats_.messages_sent;
+  scratch_arrivals_.clear();
+  network_.route(n.id, m.to, kind_bit(static_cast<int>(m.type)), now_, scratch_arrivals_);
+  const auto to = static_cast<uint32_t>(m.to.value);
+  // Late replays and long delays (chaos) model no TCP stream: the reset does not wait for them.
+  VirtualTime& latest = n.last_arrival[m.to.value];
+  const VirtualTime in_stream = now_ + network_.link(n.id, m.to).latency_max + kClogMax;
+  for (VirtualTime at : scratch_arrivals_) {
+    if (at <= in_stream) latest = std::max(latest, at);
+  }
+  for (size_t i = 0; i < scratch_arrivals_.size(); ++i) {
+    // The last copy takes the message; a duplicate before it gets a copy.
+    const bool last = i + 1 == scratch_arrivals_.size();
+    const uint32_t slot = last ? in_flight_.put(std::move(gm)) : in_flight_.put(gm);
+    queue_.push(scratch_arrivals_[i], Payload{Payload::Kind::kDeliver, to, slot, 0});
   }
 }
 
@@ -361,20 +456,28 @@ void World::deliver(NodeId to, uint32_t slot) {
     n.inbox.emplace_back(Payload::Kind::kDeliver, slot);
     return;
   }
-  raft::Message m = in_flight_.take(slot);
+  node::GroupMessage gm = in_flight_.take(slot);
+  const raft::Message& m = gm.message;
   trace_.add(static_cast<uint64_t>(m.type)).add(m.from.value).add(m.term.value).add(m.index.value);
-  if (!n.node) return;  // the node is down: the message is lost
-  if (n.resets_seen.count(m.from.value) != 0 && !node(m.from).node) return;  // its stream is gone
+  if (sharded()) trace_.add(gm.group.value);
+  if (!n.host) return;  // the node is down: the message is lost
+  if (n.resets_seen.count(m.from.value) != 0 && !node(m.from).host) return;  // its stream is gone
   ++stats_.messages_delivered;
-  const auto status = n.node->step(m);
+  const auto status = n.host->step(gm);
   if (!status.is_ok()) {
-    // A removed node still talking, or one the receiver's configuration does not list yet.
-    GRAPE_ASSERT(status.error().code == raft::StepErrorCode::kUnknownPeer,
+    // A removed node still talking, one the receiver's configuration does not list yet, or a
+    // group whose replica is not (or no longer) here.
+    GRAPE_ASSERT(status.error().code == node::HostErrorCode::kUnknownGroup ||
+                     status.error().raft_code == raft::StepErrorCode::kUnknownPeer,
                  "the world routed a message wrongly: " << m);
     ++stats_.messages_refused;
     return;
   }
-  drain(n);
+  if (sharded()) {
+    drain(n, {gm.group});
+  } else {
+    drain(n);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -396,18 +499,25 @@ void World::deliver_client_request(NodeId to, uint32_t slot) {
   }
   node::ClientRequest request = client_requests_.take(slot);
   trace_.add(0xC1).add(request.client).add(request.request);
-  if (!n.node) {
+  if (sharded()) trace_.add(request.group.value);
+  if (!n.host) {
     // A process that is down refuses the connection (its port is closed): the client learns at
     // once that nothing was done, as from a redirect without a hint, and tries another node.
     // Unless it never started for good (a corrupt disk): then the call is simply lost.
     if (!n.refused_start.empty()) return;
     const uint32_t reply = client_replies_.put(node::ClientReply{
-        request.client, request.request, node::ReplyStatus::kRedirect, kNoNode, {}, {}});
+        request.client, request.request, node::ReplyStatus::kRedirect, kNoNode, {}, {},
+        request.group});
     queue_.push(now_ + network_.client_latency(), Payload{Payload::Kind::kClientReply, 0, reply, 0});
     return;
   }
-  n.node->on_client_request(request);
-  drain(n);
+  const GroupId group = request.group;
+  n.host->on_client_request(group, request);
+  if (sharded()) {
+    drain(n, {group});
+  } else {
+    drain(n);
+  }
 }
 
 void World::deliver_client_reply(uint32_t slot) {
@@ -419,37 +529,56 @@ void World::deliver_client_reply(uint32_t slot) {
 // ---------------------------------------------------------------------------------------------
 // Ready handling: the same loop a real node runs
 
-void World::drain(SimNode& n) {
-  while (n.node && !n.paused && !n.persisting && n.node->has_ready()) {
+void World::drain(SimNode& n, const std::vector<GroupId>& touched) {
+  // Unsharded: group 1 is observed after every Ready. Sharded: the groups touched and those
+  // whose Readies were taken (a role change always comes with one), not all of them each time.
+  std::vector<GroupId> seen = touched;
+  while (n.host && !n.paused && !n.persisting && n.host->has_ready()) {
     start_persist(n);
     // After every Ready, not once per drain: a leadership that begins and ends within one drain
     // must still reach the election-safety checker.
-    observe(n);
+    if (!sharded()) {
+      observe(n);
+    } else if (n.persisting) {
+      for (const node::GroupReady& g : n.persisting->groups) seen.push_back(g.group);
+      observe(n, seen);
+    }
   }
-  observe(n);
+  if (!sharded()) {
+    observe(n);
+  } else if (!seen.empty()) {
+    observe(n, seen);
+  }
 }
 
 void World::start_persist(SimNode& n) {
-  n.persisting = n.node->take_ready();
-  const raft::Ready& r = n.persisting->raft;
+  n.persisting = n.host->take_ready();
+  node::HostReady& ready = *n.persisting;
   // The writes go to the disk (snapshot files, then the log: staged in memory, one write and one
   // sync request); they are durable only when the sync completes (on_sync_done).
   // A Ready that needs no sync (only the commit index moved) is staged at once, at no cost.
-  const bool writes = n.storage->needs_sync(*n.persisting);
-  if (!writes && node::has_writes(*n.persisting)) {
-    GRAPE_ASSERT(n.storage->persist(*n.persisting).is_ok(), "staging cannot fail");
+  const bool writes = n.storage->needs_sync(ready.groups);
+  if (!writes) {
+    GRAPE_ASSERT(n.storage->persist(ready.groups).is_ok(), "staging cannot fail");
   }
   n.sync_requested = !writes;
   if (writes) request_sync(n);
-  send_all(n, n.persisting->raft.messages);  // these may leave before the disk write completes
+  send_all(n, ready.batches);  // these may leave before the disk write completes
   // Answers to clients leave at once too: each reports something already applied (or refused),
   // never something this Ready has yet to make durable, so a slow or failing disk must not hold
   // them back.
-  for (node::ClientReply& reply : n.persisting->replies) {
+  auto answer = [&](node::ClientReply& reply) {
     const uint32_t slot = client_replies_.put(std::move(reply));
     queue_.push(now_ + network_.client_latency(), Payload{Payload::Kind::kClientReply, 0, slot, 0});
+  };
+  size_t applies = 0;
+  for (node::GroupReady& g : ready.groups) {
+    for (node::ClientReply& reply : g.ready.replies) answer(reply);
+    g.ready.replies.clear();
+    applies += g.ready.raft.entries_to_apply.size();
   }
-  n.persisting->replies.clear();
+  for (node::ClientReply& reply : ready.refused) answer(reply);
+  ready.refused.clear();
   if (maybe_kill(n, KillPoint::kBeforeSync)) return;
   if (!n.sync_requested) {
     schedule_sync_done(n, now_ + kSyncRetry);  // the disk refused: try again then
@@ -465,7 +594,7 @@ void World::start_persist(SimNode& n) {
   }
   // Applying takes time too; Raft keeps ticking and stepping meanwhile, as with etcd's
   // asynchronous apply (a restarted node re-applying its log can time out and campaign).
-  latency += options_.apply_entry_cost.ns * static_cast<int64_t>(r.entries_to_apply.size());
+  latency += options_.apply_entry_cost.ns * static_cast<int64_t>(applies);
   VirtualTime done = now_ + Duration{latency};
   if (done == now_) {
     n.disk.complete_syncs();
@@ -484,7 +613,7 @@ void World::schedule_sync_done(SimNode& n, VirtualTime at) {
 // failing refuses a step; the next try (kSyncRetry later) resumes from that step, with nothing
 // lost or doubled.
 void World::request_sync(SimNode& n) {
-  if (auto persisted = n.storage->persist(*n.persisting); !persisted) {
+  if (auto persisted = n.storage->persist(n.persisting->groups); !persisted) {
     n.sync_requested = false;
     if (!n.persisting_refused_noted) {
       note(TraceKind::kDiskFault, n.id, "write refused: " + persisted.error());
@@ -498,7 +627,7 @@ void World::request_sync(SimNode& n) {
 
 void World::on_sync_done(NodeId id, uint64_t incarnation) {
   SimNode& n = node(id);
-  if (!n.node || n.incarnation != incarnation || !n.persisting) return;
+  if (!n.host || n.incarnation != incarnation || !n.persisting) return;
   if (!n.sync_requested) {
     request_sync(n);
     const int64_t latency = n.rng.between(options_.disk_sync_min.ns, options_.disk_sync_max.ns);
@@ -516,58 +645,80 @@ void World::on_sync_done(NodeId id, uint64_t incarnation) {
 }
 
 void World::finish_persist(SimNode& n) {
-  node::NodeReady ready = std::move(*n.persisting);
+  node::HostReady ready = std::move(*n.persisting);
   n.persisting.reset();
-  const raft::Raft& r = n.node->raft();
-  const storage::GroupLog& log = n.storage->log();
-  if (ready.raft.snapshot) {
-    const raft::SnapshotMeta& meta = ready.raft.snapshot->meta;
-    checker_.on_snapshot_installed(n.id, meta.index, meta.term);
-    note(TraceKind::kNote, n.id,
-         "installed a snapshot up to " + std::to_string(meta.index.value) + "@" +
-             std::to_string(meta.term.value) + " (" +
-             std::to_string(ready.raft.snapshot->data.size()) + " bytes)");
-  }
-  checker_.on_persist(n.id, ready.raft.entries_to_persist,
-                      r.role() == raft::Role::kLeader ? r.term() : Term(0), r.term());
-  if (log.last_index().value > options_.log_entries_max) {
-    halt_on_resource_limit("n" + std::to_string(n.id.value) + " holds " +
-                           std::to_string(log.last_index().value) + " log entries (limit " +
-                           std::to_string(options_.log_entries_max) + ")");
+  for (const node::GroupReady& g : ready.groups) {
+    const raft::Raft& r = n.host->group(g.group)->raft();
+    if (g.ready.raft.snapshot) {
+      const raft::SnapshotMeta& meta = g.ready.raft.snapshot->meta;
+      check(g.group).on_snapshot_installed(n.id, meta.index, meta.term);
+      note(TraceKind::kNote, n.id,
+           (sharded() ? "group " + std::to_string(g.group.value) + ": " : std::string()) +
+               "installed a snapshot up to " + std::to_string(meta.index.value) + "@" +
+               std::to_string(meta.term.value) + " (" +
+               std::to_string(g.ready.raft.snapshot->data.size()) + " bytes)");
+    }
+    check(g.group).on_persist(n.id, g.ready.raft.entries_to_persist,
+                              r.role() == raft::Role::kLeader ? r.term() : Term(0), r.term());
+    const storage::GroupLog& log = n.storage->log(g.group);
+    if (log.last_index().value > options_.log_entries_max) {
+      halt_on_resource_limit("n" + std::to_string(n.id.value) + " holds " +
+                             std::to_string(log.last_index().value) + " log entries (limit " +
+                             std::to_string(options_.log_entries_max) + ")");
+    }
   }
   if (maybe_kill(n, KillPoint::kAfterSync)) return;
-  send_all(n, ready.raft.messages_after_persist);
+  send_all(n, ready.batches_after_persist);
   if (maybe_kill(n, KillPoint::kAfterSend)) return;
-  for (const raft::Entry& e : ready.raft.entries_to_apply) {
-    checker_.on_apply(n.id, e, r.term());
-    if (apply_hook_) apply_hook_(n.id, e);
+  for (const node::GroupReady& g : ready.groups) {
+    const raft::Raft& r = n.host->group(g.group)->raft();
+    for (const raft::Entry& e : g.ready.raft.entries_to_apply) {
+      check(g.group).on_apply(n.id, e, r.term());
+      if (apply_hook_) apply_hook_(n.id, e);
+    }
   }
-  n.node->advance();
+  n.host->advance();
 }
 
-void World::observe(SimNode& n) {
-  if (!n.node) return;
-  const raft::Raft& r = n.node->raft();
-  if (r.role() != n.role || r.term() != n.term || r.leader() != n.leader) {
-    const bool became_leader =
-        r.role() == raft::Role::kLeader && (n.role != raft::Role::kLeader || n.term != r.term());
-    n.role = r.role();
-    n.term = r.term();
-    n.leader = r.leader();
-    stats_.max_term = std::max(stats_.max_term, n.term);
+void World::observe(SimNode& n, const std::vector<GroupId>& groups) {
+  if (!n.host) return;
+  if (groups.empty()) {
+    for (GroupId group : n.host->group_ids()) observe_group(n, group);
+    return;
+  }
+  for (GroupId group : groups) observe_group(n, group);
+}
+
+void World::observe_group(SimNode& n, GroupId group) {
+  const node::Node* replica = n.host->group(group);
+  if (replica == nullptr) return;
+  const raft::Raft& r = replica->raft();
+  SimNode::Observed& seen = n.observed[group];
+  if (r.role() != seen.role || r.term() != seen.term || r.leader() != seen.leader) {
+    const bool became_leader = r.role() == raft::Role::kLeader &&
+                               (seen.role != raft::Role::kLeader || seen.term != r.term());
+    seen.role = r.role();
+    seen.term = r.term();
+    seen.leader = r.leader();
+    stats_.max_term = std::max(stats_.max_term, seen.term);
     if (became_leader) {
       ++stats_.elections;
-      checker_.on_leader_elected(n.id, r.term(), r.log().last_index(),
-                                 [&r](LogIndex i) { return r.log().term(i); });
+      check(group).on_leader_elected(n.id, r.term(), r.log().last_index(),
+                                     [&r](LogIndex i) { return r.log().term(i); });
     }
-    emit(TraceEvent{now_, TraceKind::kRoleChange, n.id, n.role, n.term, n.leader, {}, {}});
+    // The timeline shows group 1 (the metadata group of a sharded cluster).
+    if (group == kFirstGroup) {
+      emit(TraceEvent{now_, TraceKind::kRoleChange, n.id, seen.role, seen.term, seen.leader, {}, {}});
+    }
   }
   const LogIndex commit = r.log().committed();
-  if (commit != n.commit) {
-    n.commit = commit;
-    stats_.max_commit = std::max(stats_.max_commit, commit);
-    if (r.role() == raft::Role::kLeader) {
-      emit(TraceEvent{now_, TraceKind::kCommit, n.id, n.role, n.term, n.leader, commit, {}});
+  if (commit != seen.commit) {
+    seen.commit = commit;
+    if (group == kFirstGroup) {
+      stats_.max_commit = std::max(stats_.max_commit, commit);
+      if (r.role() == raft::Role::kLeader) {
+        emit(TraceEvent{now_, TraceKind::kCommit, n.id, seen.role, seen.term, seen.leader, commit, {}});
+      }
     }
   }
 }
@@ -613,12 +764,12 @@ void World::heal_all() {
 
 bool World::crash(NodeId id) {
   SimNode& n = node(id);
-  trace_.add(0xFA04).add(id.value).add(n.node ? 1 : 0);
-  if (!n.node) {
+  trace_.add(0xFA04).add(id.value).add(n.host ? 1 : 0);
+  if (!n.host) {
     note(TraceKind::kNoOp, id, "crash skipped: already down");
     return false;
   }
-  n.node.reset();
+  n.host.reset();
   n.storage.reset();
   n.persisting.reset();  // writes not yet synced are lost with the process
   n.sync_requested = false;
@@ -633,8 +784,8 @@ bool World::crash(NodeId id) {
     if (kind == Payload::Kind::kClientRequest) (void)client_requests_.take(slot);
   }
   n.inbox.clear();
-  n.role = raft::Role::kFollower;
-  emit(TraceEvent{now_, TraceKind::kCrash, id, {}, n.term, {}, {}, {}});
+  for (auto& [group, seen] : n.observed) seen.role = raft::Role::kFollower;
+  emit(TraceEvent{now_, TraceKind::kCrash, id, {}, shown_term(n), {}, {}, {}});
   report_connections_closed(id);
   return true;
 }
@@ -646,7 +797,7 @@ bool World::crash(NodeId id) {
 void World::report_connections_closed(NodeId crashed) {
   const SimNode& dead = node(crashed);
   for (auto& peer : nodes_) {
-    if (peer->id == crashed || !peer->node || !network_.can_deliver(crashed, peer->id)) continue;
+    if (peer->id == crashed || !peer->host || !network_.can_deliver(crashed, peer->id)) continue;
     const NodeId to = peer->id;
     const uint64_t incarnation = peer->incarnation;
     const VirtualTime earliest = now_ + network_.link(crashed, to).latency_max + Duration{1};
@@ -656,9 +807,9 @@ void World::report_connections_closed(NodeId crashed) {
     }
     schedule(at, [to, crashed, incarnation](World& w) {
       SimNode& n = w.node(to);
-      if (!n.node || n.incarnation != incarnation || n.paused) return;
+      if (!n.host || n.incarnation != incarnation || n.paused) return;
       n.resets_seen.insert(crashed.value);
-      n.node->report_peer_down(crashed);
+      n.host->report_peer_down(crashed);
       w.drain(n);
     });
   }
@@ -667,7 +818,7 @@ void World::report_connections_closed(NodeId crashed) {
 bool World::arm_kill_point(NodeId id, KillPoint point, VirtualTime deadline) {
   SimNode& n = node(id);
   trace_.add(0xFA0C).add(id.value).add(static_cast<uint64_t>(point));
-  if (!n.node) {
+  if (!n.host) {
     note(TraceKind::kNoOp, id, "kill point skipped: already down");
     return false;
   }
@@ -676,7 +827,7 @@ bool World::arm_kill_point(NodeId id, KillPoint point, VirtualTime deadline) {
   // No such moment before the deadline (an idle node, a stalled disk): crash then.
   schedule(std::max(deadline, now_), [id, incarnation](World& w) {
     SimNode& target = w.node(id);
-    if (target.node && target.incarnation == incarnation && target.kill != KillPoint::kNone) {
+    if (target.host && target.incarnation == incarnation && target.kill != KillPoint::kNone) {
       target.kill = KillPoint::kNone;
       w.crash(id);
     }
@@ -696,13 +847,13 @@ bool World::maybe_kill(SimNode& n, KillPoint point) {
 
 bool World::restart(NodeId id) {
   SimNode& n = node(id);
-  trace_.add(0xFA05).add(id.value).add(n.node ? 1 : 0);
-  if (n.node && n.kill != KillPoint::kNone) {
+  trace_.add(0xFA05).add(id.value).add(n.host ? 1 : 0);
+  if (n.host && n.kill != KillPoint::kNone) {
     // Still waiting for its kill point: the crash the restart follows happens now.
     n.kill = KillPoint::kNone;
     crash(id);
   }
-  if (n.node) {
+  if (n.host) {
     note(TraceKind::kNoOp, id, "restart skipped: already up");
     return false;
   }
@@ -711,15 +862,15 @@ bool World::restart(NodeId id) {
     return false;
   }
   if (!boot(n)) return false;
-  emit(TraceEvent{now_, TraceKind::kRestart, id, n.role, n.term, {}, {}, {}});
+  emit(TraceEvent{now_, TraceKind::kRestart, id, shown_role(n), shown_term(n), {}, {}, {}});
   return true;
 }
 
 bool World::pause(NodeId id, Duration duration) {
   SimNode& n = node(id);
   trace_.add(0xFA06).add(id.value).add(static_cast<uint64_t>(duration.ns));
-  if (!n.node || n.paused) {
-    note(TraceKind::kNoOp, id, n.node ? "pause skipped: already paused" : "pause skipped: down");
+  if (!n.host || n.paused) {
+    note(TraceKind::kNoOp, id, n.host ? "pause skipped: already paused" : "pause skipped: down");
     return false;
   }
   n.paused = true;
@@ -730,7 +881,7 @@ bool World::pause(NodeId id, Duration duration) {
                   TraceKind::kPause,
                   id,
                   {},
-                  n.term,
+                  shown_term(n),
                   {},
                   {},
                   "for " + std::to_string(duration.ms()) + "ms"});
@@ -739,9 +890,9 @@ bool World::pause(NodeId id, Duration duration) {
 
 void World::on_resume(NodeId id, uint64_t incarnation) {
   SimNode& n = node(id);
-  if (!n.node || n.incarnation != incarnation || !n.paused) return;
+  if (!n.host || n.incarnation != incarnation || !n.paused) return;
   n.paused = false;
-  emit(TraceEvent{now_, TraceKind::kResume, id, {}, n.term, {}, {}, {}});
+  emit(TraceEvent{now_, TraceKind::kResume, id, {}, shown_term(n), {}, {}, {}});
   // The timer fires late, once or (resume_ticks_max > 1) in a burst of some of the ticks it
   // missed, as a stalled process's timers do; the timer chain then restarts.
   schedule_tick(n, now_);
@@ -761,10 +912,10 @@ void World::on_resume(NodeId id, uint64_t incarnation) {
   std::vector<std::pair<Payload::Kind, uint32_t>> inbox = std::move(n.inbox);
   n.inbox.clear();
   for (int stage : order) {
-    if (!n.node || n.incarnation != incarnation) break;  // a kill point struck meanwhile
+    if (!n.host || n.incarnation != incarnation) break;  // a kill point struck meanwhile
     if (stage == 0) {
-      for (int i = 0; i < burst && n.node; ++i) {
-        n.node->tick();
+      for (int i = 0; i < burst && n.host; ++i) {
+        n.host->tick();
         drain(n);
       }
     } else if (stage == 1 && n.sync_done_while_paused) {
@@ -806,7 +957,7 @@ bool World::drift(NodeId id, double rate, Duration duration) {
       TraceKind::kDrift,
       id,
       {},
-      n.term,
+      shown_term(n),
       {},
       {},
       "timer x" + std::to_string(rate) + " for " + std::to_string(duration.ms()) + "ms"});
@@ -824,20 +975,20 @@ bool World::fail_disk(NodeId id, storage::DiskErrorCode code, Duration duration)
   }
   const VirtualTime until = now_ + duration;
   n.disk_fault_until = std::max(n.disk_fault_until, until);
-  if (n.node) n.node->set_disk_failing(true);
+  if (n.host) n.host->set_disk_failing(true);
   schedule(until, [id, full](World& w) {
     SimNode& target = w.node(id);
     if (w.now() < target.disk_fault_until) return;  // a later fault still holds
     target.disk.set_full(false);
     target.disk.set_eio(false);
-    if (target.node) target.node->set_disk_failing(false);
+    if (target.host) target.host->set_disk_failing(false);
     w.note(TraceKind::kDiskFault, id, full ? "disk has space again" : "disk works again");
   });
   emit(TraceEvent{now_,
                   TraceKind::kDiskFault,
                   id,
                   {},
-                  n.term,
+                  shown_term(n),
                   {},
                   {},
                   std::string(full ? "disk full" : "disk I/O errors") + " for " +
@@ -854,7 +1005,7 @@ void World::arm_crash_fault(NodeId id, CrashFault fault) {
                   TraceKind::kDiskFault,
                   id,
                   {},
-                  n.term,
+                  shown_term(n),
                   {},
                   {},
                   fault == CrashFault::kTornWrite      ? "armed: torn write at next crash"
@@ -872,14 +1023,15 @@ bool World::is_paused(NodeId id) const { return node(id).paused; }
 
 Expected<LogIndex, raft::ProposeError> World::propose(NodeId id, Bytes command) {
   SimNode& n = node(id);
-  GRAPE_ASSERT(n.node, "propose at n" << id << " while it is down");
-  auto result = n.node->propose(std::move(command));
+  GRAPE_ASSERT(replica(n, kFirstGroup), "propose at n" << id << " while it is down");
+  auto result = replica(n, kFirstGroup)->propose(std::move(command));
   drain(n);
   return result;
 }
 
 NodeId World::add_node() {
-  checker_.set_fixed_voters(0);
+  GRAPE_ASSERT(!sharded(), "add_node in a sharded world");
+  check(kFirstGroup).set_fixed_voters(0);
   auto n = std::make_unique<SimNode>();
   n->id = NodeId(nodes_.size() + 1);
   network_.add_node();
@@ -900,9 +1052,11 @@ void World::decommission(NodeId id) {
 Expected<LogIndex, raft::ProposeError> World::propose_conf_change(NodeId id,
                                                                   const raft::ConfChange& change) {
   SimNode& n = node(id);
-  if (!n.node) return Unexpected(raft::ProposeError{raft::ProposeErrorCode::kNotLeader, kNoNode});
-  checker_.set_fixed_voters(0);  // copies on learners or removed nodes would count otherwise
-  auto result = n.node->propose_conf_change(change);
+  node::Node* group = replica(n, kFirstGroup);
+  if (!group) return Unexpected(raft::ProposeError{raft::ProposeErrorCode::kNotLeader, kNoNode});
+  // copies on learners or removed nodes would count otherwise
+  check(kFirstGroup).set_fixed_voters(0);
+  auto result = group->propose_conf_change(change);
   drain(n);
   return result;
 }
@@ -910,69 +1064,81 @@ Expected<LogIndex, raft::ProposeError> World::propose_conf_change(NodeId id,
 bool World::campaign(NodeId id) {
   SimNode& n = node(id);
   trace_.add(0xFA0A).add(id.value);
-  if (!n.node || n.paused) {
+  if (!replica(n, kFirstGroup) || n.paused) {
     note(TraceKind::kNoOp, id, "campaign skipped: the node is down or paused");
     return false;
   }
-  n.node->campaign();
+  replica(n, kFirstGroup)->campaign();
   drain(n);
   return true;
 }
 
 Status<raft::TransferError> World::transfer_leadership(NodeId from, NodeId to) {
   SimNode& n = node(from);
-  if (!n.node) return Unexpected(raft::TransferError{raft::TransferErrorCode::kNotLeader});
-  auto status = n.node->transfer_leadership(to);
+  node::Node* group = replica(n, kFirstGroup);
+  if (!group) return Unexpected(raft::TransferError{raft::TransferErrorCode::kNotLeader});
+  auto status = group->transfer_leadership(to);
   drain(n);
   return status;
 }
 
-bool World::is_up(NodeId id) const { return node(id).node != nullptr; }
+bool World::is_up(NodeId id) const { return node(id).host != nullptr; }
 
-const raft::Raft* World::raft(NodeId id) const {
-  const SimNode& n = node(id);
-  return n.node ? &n.node->raft() : nullptr;
+const raft::Raft* World::raft(NodeId id, GroupId group) const {
+  const node::Node* r = replica(node(id), group);
+  return r ? &r->raft() : nullptr;
 }
 
-const kv::KvStore* World::kv(NodeId id) const {
-  const SimNode& n = node(id);
-  return n.node ? &n.node->kv() : nullptr;
+const kv::KvStore* World::kv(NodeId id, GroupId group) const {
+  const node::Node* r = replica(node(id), group);
+  return r ? &r->kv() : nullptr;
 }
 
-const raft::LogStore& World::store(NodeId id) const {
+const raft::LogStore& World::store(NodeId id, GroupId group) const {
   const SimNode& n = node(id);
   GRAPE_ASSERT(n.storage != nullptr, "n" << id << " is down: its log is on its disk only");
-  return n.storage->log();
+  return n.storage->log(group);
 }
 
-std::optional<NodeId> World::leader() const {
+std::optional<NodeId> World::leader(GroupId group) const {
   std::optional<NodeId> best;
   Term best_term;
   for (const auto& n : nodes_) {
-    if (!n->node) continue;
-    const raft::Raft& r = n->node->raft();
-    if (r.role() == raft::Role::kLeader && (!best || r.term() > best_term)) {
+    const node::Node* r = replica(*n, group);
+    if (r == nullptr) continue;
+    if (r->raft().role() == raft::Role::kLeader && (!best || r->raft().term() > best_term)) {
       best = n->id;
-      best_term = r.term();
+      best_term = r->raft().term();
     }
   }
   return best;
 }
 
-LogIndex World::max_commit_index() const {
+LogIndex World::max_commit_index(GroupId group) const {
   LogIndex commit;
   for (const auto& n : nodes_) {
-    if (n->node) commit = std::max(commit, n->node->raft().log().committed());
+    if (const node::Node* r = replica(*n, group)) commit = std::max(commit, r->raft().log().committed());
   }
   return commit;
 }
 
+Term World::shown_term(const SimNode& n) const {
+  auto it = n.observed.find(kFirstGroup);
+  return it == n.observed.end() ? Term() : it->second.term;
+}
+
+raft::Role World::shown_role(const SimNode& n) const {
+  auto it = n.observed.find(kFirstGroup);
+  return it == n.observed.end() ? raft::Role::kFollower : it->second.role;
+}
+
 std::string World::failure_report() const {
-  if (checker_.ok()) return {};
-  const Violation& v = checker_.violations().front();
+  if (checks_passed()) return {};
+  const std::vector<Violation> all = violations();
+  const Violation& v = all.front();
   std::ostringstream out;
   out << v.property << " violated at " << v.at << " on n" << v.node << ": " << v.detail << " (seed "
-      << options_.seed << ", " << checker_.violations().size() << " violation(s) in all)";
+      << options_.seed << ", " << all.size() << " violation(s) in all)";
   return out.str();
 }
 

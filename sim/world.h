@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,9 +25,11 @@
 #include "core/base/expected.h"
 #include "core/base/hash.h"
 #include "core/base/rng.h"
+#include "core/node/host.h"
 #include "core/node/node.h"
 #include "core/raft/log_store.h"
 #include "core/raft/raft.h"
+#include "core/shard/placement.h"
 #include "sim/checker.h"
 #include "sim/event_queue.h"
 #include "sim/network.h"
@@ -79,6 +82,11 @@ struct WorldOptions {
   uint64_t snapshot_every = 0;
   size_t snapshot_chunk_bytes = 64 * 1024;
   uint64_t log_entries_max = 2'000'000;     // per node (the checker keeps a digest of each)
+  // Sharded (shards > 0): besides the metadata group (group 1, on the first 3 nodes, 5 from 7
+  // nodes on), shard s is group s + 2 on `replication` nodes placed by core/shard/placement.
+  // 0: one group, group 1, on every node.
+  uint32_t shards = 0;
+  uint32_t replication = 3;
   uint64_t events_max = 200'000'000;        // about a minute of one core
 };
 
@@ -156,6 +164,14 @@ class World {
   Expected<LogIndex, raft::ProposeError> propose_conf_change(NodeId node,
                                                              const raft::ConfChange& change);
 
+  // --- groups ------------------------------------------------------------------------------
+  // Group 1 is the only group of an unsharded world, and the metadata group of a sharded one.
+  static constexpr GroupId kFirstGroup{1};
+  static GroupId shard_group(uint32_t shard) { return GroupId(shard + 2); }
+  bool sharded() const { return options_.shards > 0; }
+  // Every group and its initial voters, in id order.
+  const std::map<GroupId, std::vector<NodeId>>& groups() const { return groups_; }
+
   // --- clients -----------------------------------------------------------------------------
   // Proposes `command` at `node` directly (tests, benchmarks); the node must be up.
   Expected<LogIndex, raft::ProposeError> propose(NodeId node, Bytes command);
@@ -175,20 +191,23 @@ class World {
   size_t node_count() const { return nodes_.size(); }
   std::vector<NodeId> node_ids() const;
   bool is_up(NodeId node) const;
-  // The live Raft of `node`, or nullptr while it is down.
-  const raft::Raft* raft(NodeId node) const;
-  // The live key-value state of `node`, or nullptr while it is down.
-  const kv::KvStore* kv(NodeId node) const;
+  // The live Raft of `node`'s replica of `group`, or nullptr while it is down (or hosts none).
+  const raft::Raft* raft(NodeId node, GroupId group = kFirstGroup) const;
+  // The live key-value state of `node`'s replica of `group`, or nullptr.
+  const kv::KvStore* kv(NodeId node, GroupId group = kFirstGroup) const;
   // The log of an up node (its write-ahead log's view for the group).
-  const raft::LogStore& store(NodeId node) const;
-  // The up node that is leader in the highest term, if any.
-  std::optional<NodeId> leader() const;
-  // The highest commit index among up nodes.
-  LogIndex max_commit_index() const;
+  const raft::LogStore& store(NodeId node, GroupId group = kFirstGroup) const;
+  // The up node that leads `group` in the highest term, if any.
+  std::optional<NodeId> leader(GroupId group = kFirstGroup) const;
+  // The highest commit index of `group` among up nodes.
+  LogIndex max_commit_index(GroupId group = kFirstGroup) const;
   const WorldStats& stats() const { return stats_; }
   uint64_t trace_hash() const { return trace_.digest(); }
-  const SafetyChecker& checker() const { return checker_; }
-  bool checks_passed() const { return checker_.ok(); }
+  // The safety checker of a group (one per group: the properties are per group).
+  const SafetyChecker& checker(GroupId group = kFirstGroup) const;
+  bool checks_passed() const { return violation_count_ == 0; }
+  // Every group's violations, group 1's first.
+  std::vector<Violation> violations() const;
   // The first violation with seed, time and what to run to replay it; empty when none.
   std::string failure_report() const;
   const WorldOptions& options() const { return options_; }
@@ -226,8 +245,13 @@ class World {
   void on_sync_done(NodeId id, uint64_t incarnation);
   void on_resume(NodeId id, uint64_t incarnation);
   Duration tick_period(const SimNode& n) const;
-  // Takes and handles every Ready the node has, then reports what changed.
-  void drain(SimNode& n);
+  // Takes and handles every Ready the node has, then reports what changed (sharded: in the
+  // groups `touched` and those that had a Ready).
+  void drain(SimNode& n, const std::vector<GroupId>& touched = {});
+  void place_groups();
+  // The term and role the timeline shows for a node: its replica of group 1's.
+  Term shown_term(const SimNode& n) const;
+  raft::Role shown_role(const SimNode& n) const;
   void report_connections_closed(NodeId crashed);
   void start_persist(SimNode& n);
   void finish_persist(SimNode& n);
@@ -236,8 +260,18 @@ class World {
   // Crashes `n` if it is armed for `point`; returns whether it did.
   bool maybe_kill(SimNode& n, KillPoint point);
   void halt_on_resource_limit(const std::string& what);
-  void send_all(SimNode& n, std::vector<raft::Message>& messages);
-  void observe(SimNode& n);
+  void send_all(SimNode& n, std::vector<node::PeerBatch>& batches);
+  void send_one(SimNode& n, node::GroupMessage& message);
+  // Reports role, term and commit changes of the node's replicas of `groups` (all when empty).
+  void observe(SimNode& n, const std::vector<GroupId>& groups = {});
+  void observe_group(SimNode& n, GroupId group);
+  // The group's checker, its clock set to now.
+  SafetyChecker& check(GroupId group);
+  // The groups `node` hosts: every group whose initial voters include it (an unsharded world's
+  // added nodes host group 1 too).
+  std::vector<GroupId> hosted_by(NodeId node) const;
+  node::Node* replica(SimNode& n, GroupId group);
+  const node::Node* replica(const SimNode& n, GroupId group) const;
   void emit(TraceEvent event);
 
   WorldOptions options_;
@@ -246,12 +280,15 @@ class World {
   EventQueue<Payload> queue_;
   SimNetwork network_;
   std::vector<std::unique_ptr<SimNode>> nodes_;
-  Slab<raft::Message> in_flight_;
+  Slab<node::GroupMessage> in_flight_;
   Slab<node::ClientRequest> client_requests_;
   Slab<node::ClientReply> client_replies_;
   ClientReplyHandler reply_handler_;
   Slab<std::function<void(World&)>> actions_;
-  SafetyChecker checker_;
+  std::map<GroupId, std::vector<NodeId>> groups_;
+  shard::ShardMap shard_map_;  // sharded: the initial placement
+  mutable std::map<GroupId, SafetyChecker> checkers_;
+  size_t violation_count_ = 0;  // over every checker, kept by check()
   Hasher trace_;
   WorldStats stats_;
   ApplyHook apply_hook_;

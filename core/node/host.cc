@@ -12,11 +12,10 @@ size_t HostReady::message_count() const {
   return count;
 }
 
-Host::Host(NodeId id, int heartbeat_ticks, Rng rng)
-    : id_(id), heartbeat_ticks_(std::max(1, heartbeat_ticks)), rng_(rng) {}
+Host::Host(NodeId id, int heartbeat_ticks) : id_(id), heartbeat_ticks_(std::max(1, heartbeat_ticks)) {}
 
 Status<HostError> Host::add_group(GroupId group, const NodeConfig& config,
-                                  const raft::LogStore& store) {
+                                  const raft::LogStore& store, Rng rng) {
   if (groups_.count(group)) return Unexpected(HostError{HostErrorCode::kGroupExists, group, ""});
   if (config.raft.id != id_) {
     std::ostringstream detail;
@@ -24,7 +23,7 @@ Status<HostError> Host::add_group(GroupId group, const NodeConfig& config,
     return Unexpected(HostError{HostErrorCode::kWrongNode, group, detail.str()});
   }
   Replica replica;
-  replica.node = std::make_unique<Node>(config, store, rng_.fork(group.value));
+  replica.node = std::make_unique<Node>(config, store, rng);
   groups_.emplace(group, std::move(replica));
   return Status<HostError>::ok();
 }
@@ -53,6 +52,14 @@ void Host::tick() {
   for (auto& [id, replica] : groups_) replica.node->tick();
 }
 
+void Host::report_peer_down(NodeId peer) {
+  for (auto& [id, replica] : groups_) replica.node->report_peer_down(peer);
+}
+
+void Host::set_disk_failing(bool failing) {
+  for (auto& [id, replica] : groups_) replica.node->set_disk_failing(failing);
+}
+
 Status<HostError> Host::step(const GroupMessage& message) {
   Node* node = group(message.group);
   if (node == nullptr) {
@@ -63,8 +70,9 @@ Status<HostError> Host::step(const GroupMessage& message) {
   }
   if (auto stepped = node->step(message.message); !stepped) {
     std::ostringstream detail;
-    detail << static_cast<int>(stepped.error().code);
-    return Unexpected(HostError{HostErrorCode::kRaft, message.group, detail.str()});
+    detail << "raft refused it (" << static_cast<int>(stepped.error().code) << ")";
+    return Unexpected(
+        HostError{HostErrorCode::kRaft, message.group, detail.str(), stepped.error().code});
   }
   return Status<HostError>::ok();
 }
@@ -99,9 +107,18 @@ bool Host::has_ready() const {
 
 void Host::route(GroupId group, std::vector<raft::Message>& messages,
                  std::vector<PeerBatch>& into) {
+  // Many groups: one batch per peer. One group: consecutive messages to a peer share a batch and
+  // the order is Raft's own (there is nothing to coalesce with, and the order then stays exactly
+  // that of a single-group node).
+  const bool per_peer = groups_.size() > 1;
   for (raft::Message& message : messages) {
-    auto it = std::find_if(into.begin(), into.end(),
-                           [&](const PeerBatch& batch) { return batch.to == message.to; });
+    auto it = into.end();
+    if (per_peer) {
+      it = std::find_if(into.begin(), into.end(),
+                        [&](const PeerBatch& batch) { return batch.to == message.to; });
+    } else if (!into.empty() && into.back().to == message.to) {
+      it = into.end() - 1;
+    }
     if (it == into.end()) {
       into.push_back(PeerBatch{id_, message.to, {}});
       it = into.end() - 1;
@@ -112,8 +129,10 @@ void Host::route(GroupId group, std::vector<raft::Message>& messages,
 }
 
 // A group that has just started leading beats with the others from now on: its heartbeat clock
-// is set to the host's phase, so its next round comes when every other leader's does.
+// is set to the host's phase, so its next round comes when every other leader's does. A single
+// group has nothing to beat with, and keeps Raft's own clock.
 void Host::align_new_leaders() {
+  if (groups_.size() < 2) return;
   for (auto& [id, replica] : groups_) {
     const bool leading = replica.node->raft().role() == raft::Role::kLeader;
     if (leading && !replica.leading) {
@@ -138,10 +157,12 @@ HostReady Host::take_ready() {
   }
   ready.refused = std::move(refused_);
   refused_.clear();
-  // Peers in id order: what leaves does not depend on which group spoke first.
-  auto by_peer = [](const PeerBatch& a, const PeerBatch& b) { return a.to < b.to; };
-  std::sort(ready.batches.begin(), ready.batches.end(), by_peer);
-  std::sort(ready.batches_after_persist.begin(), ready.batches_after_persist.end(), by_peer);
+  if (groups_.size() > 1) {
+    // Peers in id order: what leaves does not depend on which group spoke first.
+    auto by_peer = [](const PeerBatch& a, const PeerBatch& b) { return a.to < b.to; };
+    std::sort(ready.batches.begin(), ready.batches.end(), by_peer);
+    std::sort(ready.batches_after_persist.begin(), ready.batches_after_persist.end(), by_peer);
+  }
   return ready;
 }
 

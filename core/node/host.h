@@ -74,20 +74,22 @@ struct HostError {
   HostErrorCode code = HostErrorCode::kUnknownGroup;
   GroupId group;
   std::string detail;
+  raft::StepErrorCode raft_code{};  // kRaft: why Raft refused it
 };
 
 class Host {
  public:
   // `heartbeat_ticks`: the heartbeat interval every hosted group uses (their Raft configs must
   // agree with it; it sets the beat all leaders share).
-  Host(NodeId id, int heartbeat_ticks, Rng rng);
+  Host(NodeId id, int heartbeat_ticks);
 
   NodeId id() const { return id_; }
 
-  // Starts hosting a replica of `group` over `store` (its view of the shared log). The replica's
-  // Rng is forked from the host's by group id, so adding a group leaves the others' draws alone.
+  // Starts hosting a replica of `group` over `store` (its view of the shared log), drawing from
+  // `rng` (the driver derives one per group, so that adding a group leaves the others' draws
+  // alone).
   [[nodiscard]] Status<HostError> add_group(GroupId group, const NodeConfig& config,
-                                            const raft::LogStore& store);
+                                            const raft::LogStore& store, Rng rng);
   // Stops hosting it (its replica was moved away): its state is dropped; the driver deletes its
   // log. Messages for it are then refused with kUnknownGroup.
   void remove_group(GroupId group);
@@ -98,6 +100,10 @@ class Host {
   const Node* group(GroupId group) const;
 
   void tick();
+  // The connection to `peer` closed (see Raft::report_peer_down): every group hears it.
+  void report_peer_down(NodeId peer);
+  // The disk refuses writes: every group refuses client writes meanwhile (Node::set_disk_failing).
+  void set_disk_failing(bool failing);
   // Steps one message into its group.
   [[nodiscard]] Status<HostError> step(const GroupMessage& message);
   // Steps a whole batch; returns the errors (a message for an unknown group is refused alone).
@@ -124,7 +130,6 @@ class Host {
 
   NodeId id_;
   int heartbeat_ticks_;
-  Rng rng_;
   uint64_t ticks_ = 0;
   std::map<GroupId, Replica> groups_;
   std::vector<ClientReply> refused_;  // requests for groups not hosted here

@@ -40,6 +40,7 @@ struct ClientRequest {
   uint64_t client = 0;   // where the answer goes
   uint64_t request = 0;  // the client's id for this call, echoed in the answer
   kv::Command command;
+  GroupId group{1};  // the group it is for (node::Host; a single-group node has group 1)
 };
 
 enum class ReplyStatus : uint8_t {

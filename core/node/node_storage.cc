@@ -11,26 +11,45 @@ Expected<std::unique_ptr<NodeStorage>, NodeStorageError> NodeStorage::open(
   auto wal = storage::Wal::open(disk, options.wal_dir, options.wal, &s->repaired_);
   if (!wal) return Unexpected(NodeStorageError{wal.error().corrupt, "log", wal.error().message});
   s->wal_ = std::move(*wal);
-  auto snapshot = s->snapshots_.load_latest(options.group);
+  if (auto opened = s->open_group(options.group); !opened) return Unexpected(opened.error());
+  return s;
+}
+
+Status<NodeStorageError> NodeStorage::open_group(GroupId group) {
+  if (groups_.count(group)) return Status<NodeStorageError>::ok();
+  auto snapshot = snapshots_.load_latest(group);
   if (!snapshot) {
     return Unexpected(
         NodeStorageError{snapshot.error().corrupt, "snapshot", snapshot.error().message});
   }
-  s->snapshot_ = std::move(*snapshot);
-  s->synced_term_ = s->log().hard_state().term;
-  s->synced_vote_ = s->log().hard_state().vote;
-  if (s->snapshot_) {
-    const raft::SnapshotMeta& meta = s->snapshot_->meta;
+  GroupState& g = groups_[group];
+  g.snapshot = std::move(*snapshot);
+  storage::GroupLog& log = this->log(group);
+  g.synced_term = log.hard_state().term;
+  g.synced_vote = log.hard_state().vote;
+  if (g.snapshot) {
+    const raft::SnapshotMeta& meta = g.snapshot->meta;
     // The log starts right after the snapshot (a crash may have come between storing the
     // snapshot and compacting the log, which kept entries before it).
-    storage::GroupLog& log = s->log();
     if (meta.index > log.snapshot_index()) {
       log.mark_snapshot(meta.index, meta.term);
-      (void)s->wal_->sync();  // durable with the next completed sync; redone at the next start
+      (void)wal_->sync();  // durable with the next completed sync; redone at the next start
     }
-    s->last_saved_snapshot_ = meta;
+    g.last_saved_snapshot = meta;
   }
-  return s;
+  return Status<NodeStorageError>::ok();
+}
+
+NodeStorage::GroupState& NodeStorage::state(GroupId group) {
+  auto it = groups_.find(group);
+  GRAPE_ASSERT(it != groups_.end(), "group " << group << " was not opened");
+  return it->second;
+}
+
+const std::shared_ptr<const raft::Snapshot>& NodeStorage::snapshot(GroupId group) const {
+  auto it = groups_.find(group);
+  GRAPE_ASSERT(it != groups_.end(), "group " << group << " was not opened");
+  return it->second.snapshot;
 }
 
 bool has_writes(const NodeReady& ready) {
@@ -40,7 +59,7 @@ bool has_writes(const NodeReady& ready) {
 
 bool NodeStorage::empty() const {
   const storage::GroupLog& log = wal_->group(options_.group);
-  return snapshot_ == nullptr && log.snapshot_index() == LogIndex(0) &&
+  return snapshot() == nullptr && log.snapshot_index() == LogIndex(0) &&
          log.last_index() == LogIndex(0) && log.hard_state() == raft::HardState{};
 }
 
@@ -51,57 +70,94 @@ Status<std::string> NodeStorage::bootstrap(std::shared_ptr<const raft::Snapshot>
   }
   log().mark_snapshot(snapshot->meta.index, snapshot->meta.term);
   if (auto synced = wal_->sync(); !synced) return Unexpected(synced.error().detail);
-  last_saved_snapshot_ = snapshot->meta;
-  snapshot_ = std::move(snapshot);
+  GroupState& g = state(options_.group);
+  g.last_saved_snapshot = snapshot->meta;
+  g.snapshot = std::move(snapshot);
   return Status<std::string>::ok();
 }
 
-bool NodeStorage::needs_sync(const NodeReady& ready) const {
+bool NodeStorage::needs_sync(GroupId group, const NodeReady& ready) const {
   if (ready.raft.snapshot || ready.snapshot_to_save || !ready.raft.entries_to_persist.empty()) {
     return true;
   }
   const std::optional<raft::HardState>& hs = ready.raft.hard_state;
-  return hs && (hs->term != synced_term_ || hs->vote != synced_vote_);
+  if (!hs) return false;
+  auto it = groups_.find(group);
+  GRAPE_ASSERT(it != groups_.end(), "group " << group << " was not opened");
+  return hs->term != it->second.synced_term || hs->vote != it->second.synced_vote;
 }
 
-Status<std::string> NodeStorage::persist(const NodeReady& ready) {
-  storage::GroupLog& log = this->log();
-  if (!needs_sync(ready)) {
+bool NodeStorage::needs_sync(std::span<const GroupReady> readies) const {
+  for (const GroupReady& g : readies) {
+    if (needs_sync(g.group, g.ready)) return true;
+  }
+  return false;
+}
+
+Status<std::string> NodeStorage::stage(GroupId group, const NodeReady& ready) {
+  storage::GroupLog& log = this->log(group);
+  GroupState& g = state(group);
+  if (!needs_sync(group, ready)) {
     if (ready.raft.hard_state) {
       GRAPE_ASSERT(log.set_hard_state(*ready.raft.hard_state).is_ok(), "staging cannot fail");
     }
     return Status<std::string>::ok();
   }
-  if (ready.raft.snapshot && !install_saved_) {
+  if (ready.raft.snapshot && !g.install_saved) {
     const raft::SnapshotMeta& meta = ready.raft.snapshot->meta;
-    if (auto saved = snapshots_.save(options_.group, *ready.raft.snapshot); !saved) {
+    if (auto saved = snapshots_.save(group, *ready.raft.snapshot); !saved) {
       return Unexpected(saved.error().message);
     }
     log.mark_snapshot(meta.index, meta.term);
-    last_saved_snapshot_ = meta;
-    install_saved_ = true;
+    g.last_saved_snapshot = meta;
+    g.install_saved = true;
   }
-  if (!writes_staged_) {
+  if (!g.writes_staged) {
     GRAPE_ASSERT(log.append(ready.raft.entries_to_persist).is_ok(), "staging cannot fail");
     if (ready.raft.hard_state) {
       GRAPE_ASSERT(log.set_hard_state(*ready.raft.hard_state).is_ok(), "staging cannot fail");
     }
-    writes_staged_ = true;
+    g.writes_staged = true;
   }
-  if (ready.snapshot_to_save && !own_snapshot_saved_) {
-    if (auto saved = snapshots_.save(options_.group, *ready.snapshot_to_save); !saved) {
+  if (ready.snapshot_to_save && !g.own_snapshot_saved) {
+    if (auto saved = snapshots_.save(group, *ready.snapshot_to_save); !saved) {
       return Unexpected(saved.error().message);
     }
-    if (last_saved_snapshot_) {
-      log.mark_snapshot(last_saved_snapshot_->index, last_saved_snapshot_->term);
+    if (g.last_saved_snapshot) {
+      log.mark_snapshot(g.last_saved_snapshot->index, g.last_saved_snapshot->term);
     }
-    last_saved_snapshot_ = ready.snapshot_to_save->meta;
-    own_snapshot_saved_ = true;
+    g.last_saved_snapshot = ready.snapshot_to_save->meta;
+    g.own_snapshot_saved = true;
   }
-  if (auto synced = wal_->sync(); !synced) return Unexpected(synced.error().detail);
-  synced_term_ = log.hard_state().term;
-  synced_vote_ = log.hard_state().vote;
-  install_saved_ = writes_staged_ = own_snapshot_saved_ = false;  // ready for the next Ready
+  return Status<std::string>::ok();
+}
+
+void NodeStorage::synced(GroupId group) {
+  GroupState& g = state(group);
+  const storage::GroupLog& log = this->log(group);
+  g.synced_term = log.hard_state().term;
+  g.synced_vote = log.hard_state().vote;
+  g.install_saved = g.writes_staged = g.own_snapshot_saved = false;  // ready for the next Ready
+}
+
+Status<std::string> NodeStorage::persist(GroupId group, const NodeReady& ready) {
+  const bool sync = needs_sync(group, ready);
+  if (auto staged = stage(group, ready); !staged) return staged;
+  if (!sync) return Status<std::string>::ok();
+  if (auto done = wal_->sync(); !done) return Unexpected(done.error().detail);
+  synced(group);
+  return Status<std::string>::ok();
+}
+
+Status<std::string> NodeStorage::persist(std::span<const GroupReady> readies) {
+  bool sync = false;
+  for (const GroupReady& g : readies) {
+    sync = sync || needs_sync(g.group, g.ready);
+    if (auto staged = stage(g.group, g.ready); !staged) return staged;
+  }
+  if (!sync) return Status<std::string>::ok();
+  if (auto done = wal_->sync(); !done) return Unexpected(done.error().detail);
+  for (const GroupReady& g : readies) synced(g.group);
   return Status<std::string>::ok();
 }
 

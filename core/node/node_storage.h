@@ -19,10 +19,14 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <vector>
+#include <map>
 
 #include "core/base/expected.h"
 #include "core/base/ids.h"
+#include "core/node/host.h"
 #include "core/node/node.h"
 #include "core/storage/disk.h"
 #include "core/storage/snapshot_store.h"
@@ -34,7 +38,7 @@ struct NodeStorageOptions {
   std::string wal_dir = "wal";
   std::string snapshot_dir = "snap";
   storage::WalOptions wal;
-  GroupId group{1};  // one Raft group per node until the sharding issue
+  GroupId group{1};  // the group open() opens (a single-group node's only one)
 };
 
 struct NodeStorageError {
@@ -48,13 +52,24 @@ bool has_writes(const NodeReady& ready);
 
 class NodeStorage {
  public:
+  // Opens the log (replaying it) and `options.group`'s snapshot; open_group() opens others.
   [[nodiscard]] static Expected<std::unique_ptr<NodeStorage>, NodeStorageError> open(
       storage::Disk& disk, const NodeStorageOptions& options);
 
-  storage::GroupLog& log() { return wal_->group(options_.group); }
+  // The groups with anything in the log (a replica this node hosted), in id order.
+  std::vector<GroupId> groups_in_log() const { return wal_->groups(); }
+  // Loads a group's newest snapshot and makes its log start after it (idempotent). A group with
+  // nothing stored starts empty.
+  [[nodiscard]] Status<NodeStorageError> open_group(GroupId group);
+  // Forgets a group whose replica left this node: its log records stay until compaction.
+  void close_group(GroupId group) { groups_.erase(group); }
+
+  storage::GroupLog& log() { return log(options_.group); }
+  storage::GroupLog& log(GroupId group) { return wal_->group(group); }
   storage::Wal& wal() { return *wal_; }
   // The newest snapshot found at open (nullptr: none): the node's state machine starts from it.
-  const std::shared_ptr<const raft::Snapshot>& snapshot() const { return snapshot_; }
+  const std::shared_ptr<const raft::Snapshot>& snapshot() const { return snapshot(options_.group); }
+  const std::shared_ptr<const raft::Snapshot>& snapshot(GroupId group) const;
   // A torn tail recovery cut off (crash during an unsynced write), to be logged.
   const std::optional<storage::WalScan::Damage>& repaired() const { return repaired_; }
 
@@ -70,31 +85,50 @@ class NodeStorage {
   // durable with the next sync: the commit index need not survive a crash (a restarted node
   // learns it again from the leader), and waiting for a sync before applying each commit would
   // put a third fsync on every write's path.
-  bool needs_sync(const NodeReady& ready) const;
+  bool needs_sync(const NodeReady& ready) const { return needs_sync(options_.group, ready); }
+  bool needs_sync(GroupId group, const NodeReady& ready) const;
 
   // Makes the Ready's writes durable (see the top of this file); when needs_sync() is false it
   // only stages them (no disk I/O, cannot fail). On an error (full, I/O) the
   // steps already done are kept and the next call with the same Ready resumes after them.
-  [[nodiscard]] Status<std::string> persist(const NodeReady& ready);
+  [[nodiscard]] Status<std::string> persist(const NodeReady& ready) {
+    return persist(options_.group, ready);
+  }
+  [[nodiscard]] Status<std::string> persist(GroupId group, const NodeReady& ready);
+  // Many groups' Readies at once (node::Host): each group's writes are staged, then one sync
+  // makes them all durable. Resumable the same way.
+  [[nodiscard]] Status<std::string> persist(std::span<const GroupReady> readies);
+  bool needs_sync(std::span<const GroupReady> readies) const;
 
  private:
+  // One group's durable state and the progress of the Ready being persisted.
+  struct GroupState {
+    std::shared_ptr<const raft::Snapshot> snapshot;  // found at open
+    // The newest snapshot stored: the log is compacted up to the one before it.
+    std::optional<raft::SnapshotMeta> last_saved_snapshot;
+    // The term and vote as of the last sync (a change needs one).
+    Term synced_term;
+    NodeId synced_vote;
+    // Steps of the Ready being persisted that are done (persist() resumes after them).
+    bool install_saved = false;
+    bool writes_staged = false;
+    bool own_snapshot_saved = false;
+  };
+
   NodeStorage(storage::Disk& disk, const NodeStorageOptions& options)
       : options_(options), snapshots_(disk, options.snapshot_dir) {}
+
+  GroupState& state(GroupId group);
+  // Stages a group's writes (snapshot files are written here); no sync.
+  [[nodiscard]] Status<std::string> stage(GroupId group, const NodeReady& ready);
+  // After a sync: what was staged is durable.
+  void synced(GroupId group);
 
   NodeStorageOptions options_;
   storage::SnapshotStore snapshots_;
   std::unique_ptr<storage::Wal> wal_;
-  std::shared_ptr<const raft::Snapshot> snapshot_;
   std::optional<storage::WalScan::Damage> repaired_;
-  // The newest snapshot stored: the log is compacted up to the one before it.
-  std::optional<raft::SnapshotMeta> last_saved_snapshot_;
-  // The term and vote as of the last sync (a change needs one).
-  Term synced_term_;
-  NodeId synced_vote_;
-  // Steps of the Ready being persisted that are done (persist() resumes after them).
-  bool install_saved_ = false;
-  bool writes_staged_ = false;
-  bool own_snapshot_saved_ = false;
+  std::map<GroupId, GroupState> groups_;
 };
 
 }  // namespace grape::node

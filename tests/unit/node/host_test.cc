@@ -24,11 +24,11 @@ class ThreeHosts : public ::testing::Test {
  protected:
   ThreeHosts() {
     for (uint64_t h = 1; h <= 3; ++h) {
-      hosts_.push_back(std::make_unique<Host>(NodeId(h), kHeartbeatTicks, Rng(100 + h)));
+      hosts_.push_back(std::make_unique<Host>(NodeId(h), kHeartbeatTicks));
       for (uint64_t g = 1; g <= kGroups; ++g) {
         auto& store = stores_[{h, g}];
         store = std::make_unique<raft::MemoryLogStore>();
-        EXPECT_TRUE(hosts_.back()->add_group(GroupId(g), config(NodeId(h)), *store).is_ok());
+        EXPECT_TRUE(hosts_.back()->add_group(GroupId(g), config(NodeId(h)), *store, Rng(100 * h + g)).is_ok());
       }
     }
   }
@@ -167,10 +167,10 @@ TEST_F(ThreeHosts, UnknownGroupsAreRefused) {
   host(1).advance();
 
   raft::MemoryLogStore store;
-  const auto twice = host(1).add_group(GroupId(1), config(NodeId(1)), store);
+  const auto twice = host(1).add_group(GroupId(1), config(NodeId(1)), store, Rng(1));
   ASSERT_FALSE(twice.is_ok());
   EXPECT_EQ(twice.error().code, HostErrorCode::kGroupExists);
-  const auto elsewhere = host(1).add_group(GroupId(500), config(NodeId(2)), store);
+  const auto elsewhere = host(1).add_group(GroupId(500), config(NodeId(2)), store, Rng(1));
   ASSERT_FALSE(elsewhere.is_ok());
   EXPECT_EQ(elsewhere.error().code, HostErrorCode::kWrongNode);
 
