@@ -65,6 +65,8 @@ HttpResponse kv_response(const kv::Command& command,
                             body);
     case node::ReplyStatus::kDropped:
       return error_response(503, "not applied: a new leader replaced the entry; retry", body);
+    case node::ReplyStatus::kStaleEpoch:
+      return error_response(503, "the shard moved: retry", body);
     case node::ReplyStatus::kUnknown:
       return error_response(504, "outcome unknown: the leader changed before the write was applied",
                             body);

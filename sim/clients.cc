@@ -29,7 +29,7 @@ kv::Op to_kv(OpKind kind) {
 }  // namespace
 
 Clients::Clients(World& world, Rng rng, Duration timeout)
-    : world_(world), rng_(rng), timeout_(timeout) {
+    : world_(world), rng_(rng), timeout_(timeout), shards_(world.options().shards) {
   world_.set_client_reply_handler(
       [this](World&, const node::ClientReply& reply) { on_reply(reply); });
 }
@@ -143,7 +143,43 @@ void Clients::send(size_t client) {
   request.command.value = op.value.value_or("");
   request.command.expected = op.expected;
   const bool read_elsewhere = op.kind == OpKind::kGet && c.read_target != kNoNode;
-  world_.send_client_request(read_elsewhere ? c.read_target : c.target, std::move(request));
+  if (shards_ > 0) {
+    const uint32_t shard = shard::shard_of(op.key, shards_);
+    request.group = shard::group_of(shard);
+    const shard::RouteEntry* entry = routes_.find(shard);
+    request.epoch = entry ? entry->epoch : Epoch(0);
+    c.sent_to = shard_target(shard, op.kind == OpKind::kGet, read_elsewhere);
+  } else {
+    c.sent_to = read_elsewhere ? c.read_target : c.target;
+  }
+  world_.send_client_request(c.sent_to, std::move(request));
+}
+
+NodeId Clients::shard_target(uint32_t shard, bool read, bool read_elsewhere) {
+  const shard::RouteEntry* entry = routes_.find(shard);
+  if (entry == nullptr || entry->replicas.empty()) {
+    return NodeId(1 + rng_.below(world_.node_count()));  // its answer tells the route
+  }
+  if (read && read_elsewhere) {  // any replica serves a read (ReadIndex)
+    return entry->replicas[rng_.below(entry->replicas.size())];
+  }
+  if (entry->leader != kNoNode) return entry->leader;
+  return entry->replicas[rng_.below(entry->replicas.size())];
+}
+
+void Clients::learn_route(uint32_t shard, const node::ClientReply* reply, NodeId failed) {
+  if (reply != nullptr && reply->route) routes_.update(*reply->route);
+  if (reply != nullptr && reply->leader_hint != kNoNode && reply->leader_hint != failed) {
+    routes_.set_leader(shard, reply->leader_hint);
+    return;
+  }
+  // No better hint: the replica after the one that failed.
+  const shard::RouteEntry* entry = routes_.find(shard);
+  if (entry == nullptr || entry->replicas.empty()) return;
+  const auto& replicas = entry->replicas;
+  auto it = std::find(replicas.begin(), replicas.end(), failed);
+  const size_t next = it == replicas.end() ? 0 : static_cast<size_t>(it - replicas.begin() + 1);
+  routes_.set_leader(shard, replicas[next % replicas.size()]);
 }
 
 void Clients::on_reply(const node::ClientReply& reply) {
@@ -165,13 +201,18 @@ void Clients::on_reply(const node::ClientReply& reply) {
     case node::ReplyStatus::kRedirect:
     case node::ReplyStatus::kRejected:
     case node::ReplyStatus::kDropped:
+    case node::ReplyStatus::kStaleEpoch:
       // Each of these says the call certainly did not take effect, so it is safe to send it
       // again (a real client does): to the leader hint, else the next node, until the timeout.
       // A definite `fail` is kept for a cas whose expectation did not hold: the checker reads
-      // it as an observation of the register.
-      c.target = reply.leader_hint != kNoNode && reply.leader_hint != c.target
-                     ? reply.leader_hint
-                     : next_node(c.target);
+      // it as an observation of the register. Sharded: the answer's route refreshes the cache.
+      if (shards_ > 0) {
+        learn_route(shard::shard_of(history_of(c).ops[*c.op].key, shards_), &reply, c.sent_to);
+      } else {
+        c.target = reply.leader_hint != kNoNode && reply.leader_hint != c.target
+                       ? reply.leader_hint
+                       : next_node(c.target);
+      }
       world_.schedule(world_.now() + kRedirectBackoff,
                       [this, client, request = reply.request](World&) {
                         if (clients_[client].op == request) send(client);
@@ -180,6 +221,9 @@ void Clients::on_reply(const node::ClientReply& reply) {
     case node::ReplyStatus::kUnknown:
       // The node lost its leadership with the call in flight: it may still take effect, exactly
       // as after a timeout, but the client learns it now and moves on to the leader it names.
+      if (shards_ > 0) {
+        learn_route(shard::shard_of(history_of(c).ops[*c.op].key, shards_), &reply, c.sent_to);
+      }
       give_up(client, reply.leader_hint != kNoNode ? reply.leader_hint : next_node(c.target));
       break;
   }
@@ -216,6 +260,9 @@ void Clients::complete(size_t client, OpOutcome outcome, std::optional<std::stri
 void Clients::on_timeout(size_t client, uint64_t op_id) {
   Client& c = clients_[client];
   if (!c.op || *c.op != op_id) return;
+  if (shards_ > 0) {
+    learn_route(shard::shard_of(history_of(c).ops[*c.op].key, shards_), nullptr, c.sent_to);
+  }
   give_up(client, next_node(c.target));  // silence: that node may be down, try the next one
 }
 

@@ -18,6 +18,7 @@
 
 #include "core/base/rng.h"
 #include "core/node/node.h"
+#include "core/shard/routing.h"
 #include "sim/history.h"
 #include "sim/time.h"
 
@@ -81,6 +82,7 @@ class Clients {
     // Where it sends reads: any node serves them (ReadIndex), so some clients read from a
     // follower; once a call times out it reads from `target` instead.
     NodeId read_target;
+    NodeId sent_to;  // where the call in progress went last
   };
 
   void schedule_next_call(size_t client, Duration period);
@@ -95,6 +97,11 @@ class Clients {
   void give_up(size_t client, NodeId next_target);
   NodeId next_node(NodeId after);
   OpKind pick_kind();
+  // Sharded: where a call for `shard` goes, from the route cache (the leader hint, else a
+  // replica, else any node: its answer carries the route).
+  NodeId shard_target(uint32_t shard, bool read, bool read_elsewhere);
+  // Sharded: what a refusal or silence teaches the cache; the next call goes elsewhere.
+  void learn_route(uint32_t shard, const node::ClientReply* reply, NodeId failed);
 
   World& world_;
   Rng rng_;
@@ -110,6 +117,9 @@ class Clients {
   uint64_t next_process_ = 1;
   uint64_t probe_sequence_ = 0;
   std::optional<VirtualTime> probe_committed_at_;
+  // Sharded clusters: the clients' cache of shard routes (one client library, shared).
+  uint32_t shards_ = 0;
+  shard::RouteCache routes_;
 };
 
 }  // namespace grape::sim

@@ -301,6 +301,13 @@ bool World::boot(SimNode& n) {
     n.observed[group] = SimNode::Observed{r.role(), r.term(), kNoNode, r.log().committed()};
     check(group).on_restart(n.id, snapshot ? snapshot->meta.index : LogIndex(0));
   }
+  // Sharded: the host knows every shard's route (as a real node learns the map from the
+  // metadata group).
+  if (sharded()) {
+    for (uint32_t shard = 0; shard < shard_map_.shard_count(); ++shard) {
+      n.host->set_route(shard::route_of(shard_map_, shard));
+    }
+  }
   n.kill = KillPoint::kNone;
   n.sync_requested = false;
   n.paused = false;
@@ -512,7 +519,7 @@ void World::deliver_client_request(NodeId to, uint32_t slot) {
     return;
   }
   const GroupId group = request.group;
-  n.host->on_client_request(group, request);
+  n.host->on_client_request(request);
   if (sharded()) {
     drain(n, {group});
   } else {

@@ -25,10 +25,14 @@ Status<HostError> Host::add_group(GroupId group, const NodeConfig& config,
   Replica replica;
   replica.node = std::make_unique<Node>(config, store, rng);
   groups_.emplace(group, std::move(replica));
+  dirty_.insert(group);
   return Status<HostError>::ok();
 }
 
-void Host::remove_group(GroupId group) { groups_.erase(group); }
+void Host::remove_group(GroupId group) {
+  groups_.erase(group);
+  dirty_.erase(group);
+}
 
 std::vector<GroupId> Host::group_ids() const {
   std::vector<GroupId> ids;
@@ -39,7 +43,9 @@ std::vector<GroupId> Host::group_ids() const {
 
 Node* Host::group(GroupId group) {
   auto it = groups_.find(group);
-  return it == groups_.end() ? nullptr : it->second.node.get();
+  if (it == groups_.end()) return nullptr;
+  dirty_.insert(group);
+  return it->second.node.get();
 }
 
 const Node* Host::group(GroupId group) const {
@@ -49,15 +55,24 @@ const Node* Host::group(GroupId group) const {
 
 void Host::tick() {
   ++ticks_;
-  for (auto& [id, replica] : groups_) replica.node->tick();
+  for (auto& [id, replica] : groups_) {
+    replica.node->tick();
+    if (replica.node->has_ready()) dirty_.insert(id);
+  }
 }
 
 void Host::report_peer_down(NodeId peer) {
-  for (auto& [id, replica] : groups_) replica.node->report_peer_down(peer);
+  for (auto& [id, replica] : groups_) {
+    replica.node->report_peer_down(peer);
+    dirty_.insert(id);
+  }
 }
 
 void Host::set_disk_failing(bool failing) {
-  for (auto& [id, replica] : groups_) replica.node->set_disk_failing(failing);
+  for (auto& [id, replica] : groups_) {
+    replica.node->set_disk_failing(failing);
+    dirty_.insert(id);
+  }
 }
 
 Status<HostError> Host::step(const GroupMessage& message) {
@@ -68,6 +83,7 @@ Status<HostError> Host::step(const GroupMessage& message) {
   if (message.message.to != id_) {
     return Unexpected(HostError{HostErrorCode::kWrongNode, message.group, "not addressed here"});
   }
+  dirty_.insert(message.group);
   if (auto stepped = node->step(message.message); !stepped) {
     std::ostringstream detail;
     detail << "raft refused it (" << static_cast<int>(stepped.error().code) << ")";
@@ -85,15 +101,48 @@ std::vector<HostError> Host::step(const PeerBatch& batch) {
   return errors;
 }
 
-void Host::on_client_request(GroupId group, const ClientRequest& request) {
-  Node* node = this->group(group);
+std::optional<shard::RouteEntry> Host::current_route(GroupId group) const {
+  if (!shard::is_shard_group(group)) return std::nullopt;
+  const shard::RouteEntry* known = routes_.find(shard::shard_of_group(group));
+  if (known == nullptr) return std::nullopt;
+  shard::RouteEntry entry = *known;
+  if (const Node* replica = this->group(group)) {
+    if (replica->raft().leader() != kNoNode) entry.leader = replica->raft().leader();
+  }
+  return entry;
+}
+
+void Host::refuse(const ClientRequest& request, ReplyStatus status) {
+  ClientReply reply;
+  reply.client = request.client;
+  reply.request = request.request;
+  reply.status = status;
+  reply.group = request.group;
+  reply.route = current_route(request.group);
+  if (reply.route) reply.leader_hint = reply.route->leader;
+  refused_.push_back(std::move(reply));
+}
+
+void Host::on_client_request(const ClientRequest& request) {
+  Node* node = group(request.group);
+  const bool routed = routes_.size() > 0 && shard::is_shard_group(request.group);
+  if (routed) {
+    const shard::RouteEntry* entry = routes_.find(shard::shard_of_group(request.group));
+    if (entry == nullptr || node == nullptr) {
+      refuse(request, ReplyStatus::kRedirect);
+      return;
+    }
+    if (request.epoch < entry->epoch) {  // the client's entry is old (or it has none)
+      refuse(request, ReplyStatus::kStaleEpoch);
+      return;
+    }
+    if (request.epoch > entry->epoch) {  // this host is behind: ask where it is current
+      refuse(request, ReplyStatus::kRedirect);
+      return;
+    }
+  }
   if (node == nullptr) {
-    ClientReply reply;
-    reply.client = request.client;
-    reply.request = request.request;
-    reply.status = ReplyStatus::kRedirect;
-    reply.group = group;
-    refused_.push_back(std::move(reply));
+    refuse(request, ReplyStatus::kRedirect);
     return;
   }
   node->on_client_request(request);
@@ -101,8 +150,12 @@ void Host::on_client_request(GroupId group, const ClientRequest& request) {
 
 bool Host::has_ready() const {
   if (!refused_.empty()) return true;
-  return std::any_of(groups_.begin(), groups_.end(),
-                     [](const auto& entry) { return entry.second.node->has_ready(); });
+  for (auto it = dirty_.begin(); it != dirty_.end();) {
+    auto found = groups_.find(*it);
+    if (found != groups_.end() && found->second.node->has_ready()) return true;
+    it = dirty_.erase(it);  // nothing there: look again when it is touched
+  }
+  return false;
 }
 
 void Host::route(GroupId group, std::vector<raft::Message>& messages,
@@ -133,12 +186,15 @@ void Host::route(GroupId group, std::vector<raft::Message>& messages,
 // group has nothing to beat with, and keeps Raft's own clock.
 void Host::align_new_leaders() {
   if (groups_.size() < 2) return;
-  for (auto& [id, replica] : groups_) {
-    const bool leading = replica.node->raft().role() == raft::Role::kLeader;
-    if (leading && !replica.leading) {
+  for (GroupId id : dirty_) {
+    auto found = groups_.find(id);
+    if (found == groups_.end()) continue;
+    Replica& replica = found->second;
+    const raft::Raft& raft = replica.node->raft();
+    if (raft.role() == raft::Role::kLeader && raft.term() != replica.aligned_term) {
       replica.node->align_heartbeat(static_cast<int>(ticks_ % heartbeat_ticks_));
+      replica.aligned_term = raft.term();
     }
-    replica.leading = leading;
   }
 }
 
@@ -146,12 +202,16 @@ HostReady Host::take_ready() {
   align_new_leaders();
   HostReady ready;
   taken_.clear();
-  for (auto& [id, replica] : groups_) {
-    if (!replica.node->has_ready()) continue;
-    GroupReady group{id, replica.node->take_ready()};
+  for (GroupId id : dirty_) {
+    auto found = groups_.find(id);
+    if (found == groups_.end() || !found->second.node->has_ready()) continue;
+    GroupReady group{id, found->second.node->take_ready()};
     route(id, group.ready.raft.messages, ready.batches);
     route(id, group.ready.raft.messages_after_persist, ready.batches_after_persist);
-    for (ClientReply& reply : group.ready.replies) reply.group = id;
+    for (ClientReply& reply : group.ready.replies) {
+      reply.group = id;
+      if (reply.status == ReplyStatus::kRedirect) reply.route = current_route(id);
+    }
     taken_.push_back(id);
     ready.groups.push_back(std::move(group));
   }
@@ -168,7 +228,7 @@ HostReady Host::take_ready() {
 
 void Host::advance() {
   for (GroupId id : taken_) {
-    if (Node* node = group(id)) node->advance();
+    if (Node* node = group(id)) node->advance();  // marks it: applying may bring a Ready
   }
   taken_.clear();
 }

@@ -12,7 +12,7 @@
 //
 // The driver's loop is node::Node's, once for all groups:
 //
-//   host.tick() / host.step(batch) / host.on_client_request(group, request)
+//   host.tick() / host.step(batch) / host.on_client_request(request)
 //   while (host.has_ready()) {
 //     HostReady r = host.take_ready();
 //     persist each r.groups[i].ready (one sync for all); send r.batches (any time) and
@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,7 @@
 #include "core/base/ids.h"
 #include "core/base/rng.h"
 #include "core/node/node.h"
+#include "core/shard/routing.h"
 
 namespace grape::node {
 
@@ -96,6 +98,7 @@ class Host {
   bool hosts(GroupId group) const { return groups_.count(group) != 0; }
   size_t group_count() const { return groups_.size(); }
   std::vector<GroupId> group_ids() const;
+  // A replica, to act on (campaign, propose, transfer): it is then looked at for a Ready.
   Node* group(GroupId group);
   const Node* group(GroupId group) const;
 
@@ -108,9 +111,15 @@ class Host {
   [[nodiscard]] Status<HostError> step(const GroupMessage& message);
   // Steps a whole batch; returns the errors (a message for an unknown group is refused alone).
   std::vector<HostError> step(const PeerBatch& batch);
-  // A client request for `group`: answered by that replica (redirect, refusal, result), or, when
-  // no replica is here, at once with kRedirect and no leader hint.
-  void on_client_request(GroupId group, const ClientRequest& request);
+  // A client request for `request.group`: answered by that replica (redirect, refusal, result),
+  // or, when no replica is here, at once with kRedirect. With routes set (a sharded host), a
+  // request for a shard must carry the shard's current epoch: else kStaleEpoch (or kRedirect
+  // when this host is the one behind), and every redirect carries the host's route entry.
+  void on_client_request(const ClientRequest& request);
+
+  // Sharded: the route entries this host knows (from the metadata group), newest wins.
+  void set_route(const shard::RouteEntry& entry) { routes_.update(entry); }
+  const shard::RouteEntry* route(uint32_t shard) const { return routes_.find(shard); }
 
   bool has_ready() const;
   HostReady take_ready();
@@ -121,18 +130,27 @@ class Host {
  private:
   struct Replica {
     std::unique_ptr<Node> node;
-    bool leading = false;  // as of the last look: a new leader's heartbeat is aligned
+    Term aligned_term;  // the term whose leadership was last aligned to the host's beat
   };
 
   // Puts a group's messages into the per-peer batches, preserving each group's order.
   void route(GroupId group, std::vector<raft::Message>& messages, std::vector<PeerBatch>& into);
+  // An answer that does not serve the request, now: kRedirect or kStaleEpoch with the route.
+  void refuse(const ClientRequest& request, ReplyStatus status);
+  // The route entry for a shard group, its leader hint refreshed from the replica here.
+  std::optional<shard::RouteEntry> current_route(GroupId group) const;
   void align_new_leaders();
 
   NodeId id_;
   int heartbeat_ticks_;
   uint64_t ticks_ = 0;
   std::map<GroupId, Replica> groups_;
+  // Groups that may have a Ready: stepped, asked, ticked into one, acted on or advanced since
+  // they were last taken. has_ready() and take_ready() look at these only, so that a message to
+  // one group of a thousand costs one group's work.
+  mutable std::set<GroupId> dirty_;
   std::vector<ClientReply> refused_;  // requests for groups not hosted here
+  shard::RouteCache routes_;
   std::vector<GroupId> taken_;        // groups whose Ready is being handled
 };
 

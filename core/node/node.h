@@ -33,6 +33,7 @@
 #include "core/base/rng.h"
 #include "core/kv/kv.h"
 #include "core/raft/raft.h"
+#include "core/shard/routing.h"
 
 namespace grape::node {
 
@@ -41,6 +42,9 @@ struct ClientRequest {
   uint64_t request = 0;  // the client's id for this call, echoed in the answer
   kv::Command command;
   GroupId group{1};  // the group it is for (node::Host; a single-group node has group 1)
+  // Sharded: the epoch of the route entry the client used (0: it has none). A host refuses a
+  // request whose epoch is not the shard's current one, with the current entry.
+  Epoch epoch;
 };
 
 enum class ReplyStatus : uint8_t {
@@ -51,6 +55,8 @@ enum class ReplyStatus : uint8_t {
   kUnknown,   // proposed, but this node stopped leading and did not learn its fate within an
               // election timeout: it may or may not apply (through a later leader); the client
               // must treat it as indeterminate
+  kStaleEpoch,  // sharded: sent with an old (or no) route entry; `route` holds the current one.
+                // Nothing was proposed. (Last: the values are hashed into traces and sent.)
 };
 
 struct ClientReply {
@@ -64,6 +70,8 @@ struct ClientReply {
   LogIndex index;
   // The group that answered (set by node::Host; a single-group node leaves it 0).
   GroupId group;
+  // Sharded, with kRedirect or kStaleEpoch: the newer route entry this host knows, if any.
+  std::optional<shard::RouteEntry> route;
 };
 
 struct NodeConfig {

@@ -114,7 +114,8 @@ TEST_F(ThreeHosts, EveryGroupElectsALeaderAndCommitsAWrite) {
     request.client = 1;
     request.request = g;
     request.command = {kv::Op::kPut, "k", "v" + std::to_string(g)};
-    host(leader).on_client_request(GroupId(g), request);
+    request.group = GroupId(g);
+    host(leader).on_client_request(request);
   }
   pump();
   tick_all(kHeartbeatTicks);  // the followers learn the commit index and apply too
@@ -157,7 +158,8 @@ TEST_F(ThreeHosts, UnknownGroupsAreRefused) {
   request.client = 5;
   request.request = 6;
   request.command = {kv::Op::kGet, "k", ""};
-  host(1).on_client_request(GroupId(999), request);
+  request.group = GroupId(999);
+  host(1).on_client_request(request);
   ASSERT_TRUE(host(1).has_ready());
   HostReady ready = host(1).take_ready();
   ASSERT_EQ(ready.refused.size(), 1u);
@@ -177,6 +179,104 @@ TEST_F(ThreeHosts, UnknownGroupsAreRefused) {
   host(1).remove_group(GroupId(1));
   EXPECT_FALSE(host(1).hosts(GroupId(1)));
   EXPECT_EQ(host(1).group_count(), kGroups - 1);
+}
+
+}  // namespace
+}  // namespace grape::node
+
+namespace grape::node {
+namespace {
+
+// Routing on a sharded host: a request must carry the shard's current epoch; a stale or missing
+// one is refused with the current entry, a request for a shard not hosted is redirected with it.
+class ShardedHost : public ::testing::Test {
+ protected:
+  ShardedHost() : host_(NodeId(1), 1) {
+    NodeConfig config;
+    config.raft.id = NodeId(1);
+    config.raft.voters = {NodeId(1)};  // a group of one: it leads at once
+    EXPECT_TRUE(host_.add_group(shard::group_of(0), config, store_, Rng(1)).is_ok());
+    host_.set_route(shard::RouteEntry{0, Epoch(3), {NodeId(1), NodeId(2), NodeId(3)}, NodeId(1)});
+    host_.set_route(shard::RouteEntry{1, Epoch(2), {NodeId(2), NodeId(3), NodeId(4)}, NodeId(4)});
+    host_.group(shard::group_of(0))->campaign();
+    drain();
+  }
+
+  std::vector<ClientReply> drain() {
+    std::vector<ClientReply> replies;
+    while (host_.has_ready()) {
+      HostReady ready = host_.take_ready();
+      for (GroupReady& group : ready.groups) {
+        EXPECT_TRUE(store_.append(group.ready.raft.entries_to_persist).is_ok());
+        if (group.ready.raft.hard_state) {
+          EXPECT_TRUE(store_.set_hard_state(*group.ready.raft.hard_state).is_ok());
+        }
+        for (ClientReply& reply : group.ready.replies) replies.push_back(reply);
+      }
+      for (ClientReply& reply : ready.refused) replies.push_back(reply);
+      host_.advance();
+    }
+    return replies;
+  }
+
+  ClientReply ask(uint32_t shard, Epoch epoch) {
+    ClientRequest request;
+    request.client = 1;
+    request.request = 7;
+    request.group = shard::group_of(shard);
+    request.epoch = epoch;
+    request.command = {kv::Op::kPut, "k", "v"};
+    host_.on_client_request(request);
+    std::vector<ClientReply> replies = drain();
+    EXPECT_EQ(replies.size(), 1u);
+    return replies.empty() ? ClientReply{} : replies[0];
+  }
+
+  raft::MemoryLogStore store_;
+  Host host_;
+};
+
+TEST_F(ShardedHost, TheCurrentEpochIsServed) {
+  EXPECT_EQ(ask(0, Epoch(3)).status, ReplyStatus::kOk);
+}
+
+TEST_F(ShardedHost, AStaleOrMissingEpochIsRefusedWithTheCurrentEntry) {
+  for (Epoch stale : {Epoch(0), Epoch(2)}) {
+    const ClientReply reply = ask(0, stale);
+    EXPECT_EQ(reply.status, ReplyStatus::kStaleEpoch);
+    ASSERT_TRUE(reply.route.has_value());
+    EXPECT_EQ(reply.route->epoch, Epoch(3));
+    EXPECT_EQ(reply.route->leader, NodeId(1));  // the live leader, not only the map's hint
+  }
+  EXPECT_EQ(host_.group(shard::group_of(0))->kv().get("k"), std::nullopt);  // nothing written
+}
+
+TEST_F(ShardedHost, ANewerEpochThanTheHostsIsRedirected) {
+  const ClientReply reply = ask(0, Epoch(4));  // this host is the one behind
+  EXPECT_EQ(reply.status, ReplyStatus::kRedirect);
+  EXPECT_EQ(reply.route->epoch, Epoch(3));
+}
+
+TEST_F(ShardedHost, AShardHostedElsewhereIsRedirectedWithItsRoute) {
+  const ClientReply reply = ask(1, Epoch(2));
+  EXPECT_EQ(reply.status, ReplyStatus::kRedirect);
+  ASSERT_TRUE(reply.route.has_value());
+  EXPECT_EQ(reply.route->replicas, (std::vector<NodeId>{NodeId(2), NodeId(3), NodeId(4)}));
+  EXPECT_EQ(reply.leader_hint, NodeId(4));
+}
+
+TEST(RouteCache, NewerEpochsWinAndLeaderHintsUpdate) {
+  shard::RouteCache cache;
+  EXPECT_TRUE(cache.update({5, Epoch(2), {NodeId(1)}, NodeId(1)}));
+  EXPECT_FALSE(cache.update({5, Epoch(1), {NodeId(9)}, NodeId(9)}));  // older: ignored
+  EXPECT_EQ(cache.find(5)->replicas, std::vector<NodeId>{NodeId(1)});
+  EXPECT_FALSE(cache.update({5, Epoch(2), {NodeId(1)}, kNoNode}));  // no news
+  EXPECT_EQ(cache.find(5)->leader, NodeId(1));
+  EXPECT_TRUE(cache.update({5, Epoch(3), {NodeId(2)}, kNoNode}));
+  EXPECT_EQ(cache.find(5)->replicas, std::vector<NodeId>{NodeId(2)});
+  cache.set_leader(5, NodeId(2));
+  EXPECT_EQ(cache.find(5)->leader, NodeId(2));
+  EXPECT_EQ(cache.find(6), nullptr);
 }
 
 }  // namespace
