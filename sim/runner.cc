@@ -16,6 +16,8 @@
 namespace grape::sim {
 
 namespace {
+// An operator's write to the metadata state is tried again this often until it shows.
+constexpr Duration kAdminRetry{200'000'000};
 
 // Streams of the run's seed, one per consumer (the world forks its own from the seed itself).
 constexpr uint64_t kFaultStream = 0xFA17;
@@ -348,6 +350,17 @@ class FaultPlayer {
   void apply(const PutFault& f) { clients_.call(OpKind::kPut, f.key, f.value); }
 
   void apply(const AddNodeFault& f) {
+    if (world_.sharded()) {
+      if (f.node.value > world_.node_count()) world_.add_node();
+      world_.note(TraceKind::kNote, f.node, "add_node: joins; the planner gives it replicas");
+      const NodeId id = f.node;
+      admin("add_node", shard::put_node({id, 1, shard::NodeState::kActive}),
+            [id](const shard::MetaState& meta) {
+              const shard::MetaNode* node = meta.node(id);
+              return node != nullptr && node->state == shard::NodeState::kActive;
+            });
+      return;
+    }
     world_.note(TraceKind::kNote, f.node, "add_node: joins as a learner, then votes");
     membership_.add(f.node);
   }
@@ -356,13 +369,84 @@ class FaultPlayer {
     const auto nodes = resolve(f.nodes);
     if (nodes.empty()) return no_op("remove_node", "no node selected");
     for (NodeId id : nodes) {
+      if (world_.sharded()) {
+        world_.note(TraceKind::kNote, id, "remove_node: its replicas move away first");
+        admin("remove_node", shard::put_node({id, 1, shard::NodeState::kLeaving}),
+              [id](const shard::MetaState& meta) {
+                const shard::MetaNode* node = meta.node(id);
+                return node == nullptr || node->state == shard::NodeState::kLeaving;
+              });
+        decommission_when_empty(id);
+        continue;
+      }
       world_.note(TraceKind::kNote, id, "remove_node: leaves the configuration");
       membership_.remove(id);
     }
   }
 
-  // Refused before the run by unsupported_feature().
-  void apply(const RebalanceFault&) { no_op("rebalance", "not supported"); }
+  void apply(const RebalanceFault&) {
+    world_.note(TraceKind::kNote, kNoNode, "rebalance: the planner runs now");
+    // One more than the count when it fires: repeated tries do not ask twice.
+    std::optional<uint64_t> target;
+    admin_with(
+        "rebalance",
+        [this, target](const shard::MetaState& meta) mutable {
+          if (!target) target = meta.rebalances + 1;
+          return shard::put_rebalances(*target);
+        },
+        [this, target](const shard::MetaState& meta) mutable {
+          return target.has_value() && meta.rebalances >= *target;
+        });
+  }
+
+  // An operator's write to the metadata state, proposed at its leader and retried (a leader may
+  // lose it) until `done` holds of the state, or the run ends.
+  template <class Done>
+  void admin(const char* what, kv::Command command, Done done) {
+    admin_with(what, [command](const shard::MetaState&) { return command; }, std::move(done));
+  }
+
+  template <class Make, class Done>
+  void admin_with(const char* what, Make make, Done done) {
+    auto shared_make = std::make_shared<Make>(std::move(make));
+    auto shared_done = std::make_shared<Done>(std::move(done));
+    auto attempt = std::make_shared<std::function<void(World&)>>();
+    *attempt = [this, what, shared_make, shared_done, attempt](World& w) {
+      const auto meta = w.meta_state();
+      if (meta && meta->initialized() && (*shared_done)(*meta)) return;
+      if (meta && meta->initialized()) (void)w.propose_meta((*shared_make)(*meta));
+      if (w.now() + kAdminRetry <= run_end_) w.schedule(w.now() + kAdminRetry, *attempt);
+      (void)what;
+    };
+    (*attempt)(world_);
+  }
+
+  // A leaving node stops once no shard lists it and no move involves it (a member of the
+  // metadata group keeps running for it).
+  void decommission_when_empty(NodeId id) {
+    auto check = std::make_shared<std::function<void(World&)>>();
+    *check = [id, check, this](World& w) {
+      const auto meta = w.meta_state();
+      bool empty = meta && meta->initialized() && meta->moves_unfinished() == 0;
+      if (empty) {
+        for (const shard::ShardPlacement& shard : meta->map.shards) {
+          if (std::count(shard.replicas.begin(), shard.replicas.end(), id)) empty = false;
+        }
+      }
+      if (empty) {
+        const auto& meta_voters = w.groups().at(World::kFirstGroup);
+        if (std::count(meta_voters.begin(), meta_voters.end(), id)) {
+          w.note(TraceKind::kNote, id, "holds no shard now; stays up for the metadata group");
+        } else {
+          w.note(TraceKind::kNote, id, "holds no shard now: decommissioned");
+          w.decommission(id);
+        }
+        return;
+      }
+      if (w.now() + kAdminRetry <= run_end_) w.schedule(w.now() + kAdminRetry, *check);
+    };
+    world_.schedule(world_.now() + kAdminRetry, *check);
+  }
 
   static std::string describe(const std::vector<NodeId>& nodes) {
     std::string out = "{";
@@ -398,6 +482,44 @@ class FaultPlayer {
 // ---------------------------------------------------------------------------------------------
 // Checks after the run
 
+// Sharded: no move unfinished, the map what the planner wants (a plan from it is empty), and
+// every shard's group configured as the map says (its leader's voters are the map's replicas).
+template <class Fail>
+void check_converged(const World& world, Fail&& fail) {
+  const auto meta = world.meta_state();
+  if (!meta || !meta->initialized()) {
+    fail("converged", kNoNode, "no metadata leader with a map at the end");
+    return;
+  }
+  if (const size_t unfinished = meta->moves_unfinished(); unfinished > 0) {
+    fail("converged", kNoNode, std::to_string(unfinished) + " moves unfinished at the end");
+    return;
+  }
+  shard::PlacementOptions options;
+  options.shards = world.options().shards;
+  options.replication = world.options().replication;
+  const auto plan = shard::plan(meta->map, meta->active_nodes(), options);
+  if (!plan || !plan->moves.empty()) {
+    fail("converged", kNoNode,
+         plan ? std::to_string(plan->moves.size()) + " moves still planned for the map"
+              : "the map cannot be planned: " + plan.error().message);
+    return;
+  }
+  for (uint32_t s = 0; s < meta->map.shard_count(); ++s) {
+    const auto leader = world.leader(shard::group_of(s));
+    if (!leader) continue;  // liveness is recovers_within's business
+    std::vector<NodeId> voters = world.raft(*leader, shard::group_of(s))->conf_state().voters;
+    std::vector<NodeId> replicas = meta->map.shards[s].replicas;
+    std::sort(voters.begin(), voters.end());
+    std::sort(replicas.begin(), replicas.end());
+    if (voters != replicas || world.raft(*leader, shard::group_of(s))->conf_state().is_joint()) {
+      fail("converged", *leader,
+           "shard " + std::to_string(s) + ": its group's voters differ from the map's replicas");
+      return;
+    }
+  }
+}
+
 // The standard deviation of `values` as a percentage of their mean (0 when the mean is 0).
 double stddev_pct(const std::vector<double>& values) {
   if (values.empty()) return 0;
@@ -411,17 +533,28 @@ double stddev_pct(const std::vector<double>& values) {
   return 100.0 * std::sqrt(variance) / mean;
 }
 
-// Sharded: replicas per node (the groups each up node hosts) and leaders per node (the shard
-// groups each leads at the end), each as a standard deviation in % of the mean.
+// Sharded: replicas per node (the shard groups' voters) and leaders per node (the shard groups
+// each leads at the end), each as a standard deviation in % of the mean.
 template <class Fail>
 void check_load_spread(const World& world, double max_pct, Fail&& fail) {
   std::map<NodeId, double> replicas;
   std::map<NodeId, double> leaders;
   for (NodeId id : world.node_ids()) replicas[id] = leaders[id] = 0;
-  for (const auto& [group, voters] : world.groups()) {
+  // The replicas each shard's group has now (its leader's voters; the initial ones without one),
+  // over the nodes still in the cluster.
+  for (const auto& [group, initial] : world.groups()) {
     if (!shard::is_shard_group(group)) continue;
+    const auto leader = world.leader(group);
+    const std::vector<NodeId> voters =
+        leader ? world.raft(*leader, group)->conf_state().voters : initial;
     for (NodeId id : voters) replicas[id] += 1;
-    if (auto leader = world.leader(group)) leaders[*leader] += 1;
+    if (leader) leaders[*leader] += 1;
+  }
+  for (NodeId id : world.node_ids()) {
+    if (!world.refused_start(id).empty() && replicas[id] == 0) {  // decommissioned
+      replicas.erase(id);
+      leaders.erase(id);
+    }
   }
   auto check = [&](const char* what, const std::map<NodeId, double>& counts) {
     std::vector<double> values;
@@ -459,6 +592,7 @@ void check_expectations(const Scenario& s, World& world, const Clients& clients,
          "term reached " + std::to_string(world.stats().max_term.value) + ", expected at most " +
              std::to_string(*e.max_term));
   }
+  if (e.converged && *e.converged) check_converged(world, fail);
   if (e.max_load_stddev_pct) check_load_spread(world, *e.max_load_stddev_pct, fail);
   if (e.leader_at_end) {
     auto leader = world.leader();
@@ -578,18 +712,9 @@ std::optional<std::string> unsupported_feature(const Scenario& scenario) {
   if (!sharded && (scenario.expect.max_load_stddev_pct || scenario.expect.converged)) {
     return "expect.max_load_stddev_pct and expect.converged need a sharded cluster";
   }
-  if (sharded && scenario.expect.converged) {
-    return "expect.converged: replica moves are not simulated yet (they come next in sharding)";
-  }
   for (const FaultStep& step : scenario.faults) {
-    if (std::holds_alternative<RebalanceFault>(step.action)) {
-      return sharded ? "rebalance: replica moves are not simulated yet (they come next in sharding)"
-                     : "rebalance needs a sharded cluster";
-    }
-    if (sharded && (std::holds_alternative<AddNodeFault>(step.action) ||
-                    std::holds_alternative<RemoveNodeFault>(step.action))) {
-      return "add_node and remove_node in a sharded cluster move replicas, which is not "
-             "simulated yet (it comes next in sharding)";
+    if (std::holds_alternative<RebalanceFault>(step.action) && !sharded) {
+      return "rebalance needs a sharded cluster";
     }
   }
   return std::nullopt;
@@ -758,6 +883,18 @@ void check_history(const Scenario& scenario, const CheckLimits& limits, World& w
 
 }  // namespace
 
+// Does the scenario move replicas (nodes joining or leaving, rebalances)?
+bool scenario_moves_replicas(const Scenario& scenario) {
+  for (const FaultStep& step : scenario.faults) {
+    if (std::holds_alternative<AddNodeFault>(step.action) ||
+        std::holds_alternative<RemoveNodeFault>(step.action) ||
+        std::holds_alternative<RebalanceFault>(step.action)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 RunResult run_scenario(const Scenario& scenario, uint64_t seed, const RunOptions& options) {
   GRAPE_ASSERT(!unsupported_feature(scenario), "run_scenario on an unsupported scenario");
   RunResult result;
@@ -766,6 +903,7 @@ RunResult run_scenario(const Scenario& scenario, uint64_t seed, const RunOptions
   WorldOptions world_opts = world_options(scenario, seed);
   apply_chaos(chaos, world_opts);
   World world(world_opts);
+  if (world.sharded() && scenario_moves_replicas(scenario)) world.enable_moves();
   if (options.record_events) {
     world.set_trace_sink([&result](const TraceEvent& e) { result.events.push_back(e); });
   }

@@ -224,6 +224,77 @@ void World::start_failed(SimNode& n, bool corrupt, const std::string& what,
   });
 }
 
+// A replica's config: the group's initial voters and the world's Raft knobs.
+node::NodeConfig World::group_config(NodeId id, GroupId group) const {
+  node::NodeConfig config;
+  config.raft.id = id;
+  // Every replica starts from the group's initial configuration and replays the changes from
+  // the log; a node added later is simply not in it (yet).
+  config.raft.voters = groups_.at(group);
+  config.raft.election_ticks = ticks_in(options_.election_timeout_min, options_.tick);
+  config.raft.election_ticks_max =
+      std::max(config.raft.election_ticks + 1,
+               ticks_in(options_.election_timeout_max, options_.tick) + 1);
+  config.raft.heartbeat_ticks = ticks_in(options_.heartbeat, options_.tick);
+  config.raft.pre_vote = options_.pre_vote;
+  config.raft.check_quorum = options_.check_quorum;
+  config.raft.append_entries_max = options_.append_entries_max;
+  config.raft.inflight_appends_max = options_.inflight_appends_max;
+  config.raft.apply_bytes_max = options_.apply_bytes_max;
+  config.pending_requests_max = options_.pending_requests_max;
+  config.snapshot_every = options_.snapshot_every;
+  config.raft.snapshot_chunk_bytes = options_.snapshot_chunk_bytes;
+  return config;
+}
+
+node::PlacementHostOptions World::placement_options() const {
+  node::PlacementHostOptions options;
+  options.executor.placement.shards = options_.shards;
+  options.executor.placement.replication = options_.replication;
+  for (size_t i = 1; i <= options_.nodes; ++i) options.executor.initial_nodes.push_back({NodeId(i), 1});
+  for (const auto& [group, voters] : groups_) {
+    if (shard::is_shard_group(group)) options.executor.initial_voters[shard::shard_of_group(group)] = voters;
+  }
+  options.executor.moves_in_flight_max = options_.moves_in_flight_max;
+  options.interval_ticks = std::max(1, ticks_in(options_.heartbeat, options_.tick));
+  options.transfer_backoff_ticks = 4 * ticks_in(options_.election_timeout_max, options_.tick);
+  return options;
+}
+
+// Starts the node's replica of `group` from what its disk holds (nothing, for a new replica).
+bool World::start_group(SimNode& n, GroupId group, const Rng& incarnation_rng) {
+  if (auto opened = n.storage->open_group(group); !opened) {
+    note(TraceKind::kDiskFault, n.id, "group " + std::to_string(group.value) + ": " +
+                                          opened.error().message);
+    return false;
+  }
+  storage::GroupLog& log = n.storage->log(group);
+  const std::shared_ptr<const raft::Snapshot>& snapshot = n.storage->snapshot(group);
+  // The checker's copy of this node's durable log becomes what recovery found: from its
+  // snapshot (one a crash made durable before the node could report installing it, perhaps),
+  // then its entries.
+  if (log.snapshot_index() > LogIndex(0)) {
+    check(group).on_snapshot_installed(n.id, log.snapshot_index(), log.snapshot_term());
+  }
+  {
+    std::vector<raft::Entry> recovered;
+    if (log.last_index() >= log.first_index()) {
+      log.entries(log.first_index(), log.last_index().next(), SIZE_MAX, recovered);
+    }
+    check(group).on_recovered(n.id, log.first_index(), recovered);
+  }
+  node::NodeConfig config = group_config(n.id, group);
+  config.raft.snapshot = snapshot;
+  // One group: the draws of a single-group node; more: one stream per group.
+  const Rng group_rng =
+      sharded() ? incarnation_rng.fork(2).fork(group.value) : incarnation_rng.fork(2);
+  GRAPE_ASSERT(n.host->add_group(group, config, log, group_rng).is_ok(), "add_group");
+  const raft::Raft& r = n.host->group(group)->raft();
+  n.observed[group] = SimNode::Observed{r.role(), r.term(), kNoNode, r.log().committed()};
+  check(group).on_restart(n.id, snapshot ? snapshot->meta.index : LogIndex(0));
+  return true;
+}
+
 bool World::boot(SimNode& n) {
   // Recovery first, as a process would: replay the write-ahead log from the disk.
   node::NodeStorageOptions storage_options;
@@ -243,7 +314,16 @@ bool World::boot(SimNode& n) {
              std::to_string(repaired->offset) + ", " + std::to_string(repaired->bytes) +
              " bytes (" + repaired->reason + ")");
   }
-  const std::vector<GroupId> hosted = hosted_by(n.id);
+  std::vector<GroupId> hosted = hosted_by(n.id);
+  if (sharded()) {
+    // And every replica a move brought here: the log holds what it stored.
+    for (GroupId group : n.storage->groups_in_log()) {
+      if (groups_.count(group) && !std::count(hosted.begin(), hosted.end(), group)) {
+        hosted.push_back(group);
+      }
+    }
+    std::sort(hosted.begin(), hosted.end());
+  }
   for (GroupId group : hosted) {
     if (auto group_opened = n.storage->open_group(group); !group_opened) {
       n.storage.reset();
@@ -258,49 +338,8 @@ bool World::boot(SimNode& n) {
   const int heartbeat_ticks = ticks_in(options_.heartbeat, options_.tick);
   n.host = std::make_unique<node::Host>(n.id, heartbeat_ticks);
   n.observed.clear();
-  for (GroupId group : hosted) {
-    storage::GroupLog& log = n.storage->log(group);
-    const std::shared_ptr<const raft::Snapshot>& snapshot = n.storage->snapshot(group);
-    // The checker's copy of this node's durable log becomes what recovery found: from its
-    // snapshot (one a crash made durable before the node could report installing it, perhaps),
-    // then its entries.
-    if (log.snapshot_index() > LogIndex(0)) {
-      check(group).on_snapshot_installed(n.id, log.snapshot_index(), log.snapshot_term());
-    }
-    {
-      std::vector<raft::Entry> recovered;
-      if (log.last_index() >= log.first_index()) {
-        log.entries(log.first_index(), log.last_index().next(), SIZE_MAX, recovered);
-      }
-      check(group).on_recovered(n.id, log.first_index(), recovered);
-    }
-    node::NodeConfig config;
-    config.raft.id = n.id;
-    // Every replica starts from the group's initial configuration and replays the changes from
-    // the log; a node added later is simply not in it (yet).
-    config.raft.voters = groups_.at(group);
-    config.raft.election_ticks = ticks_in(options_.election_timeout_min, options_.tick);
-    config.raft.election_ticks_max =
-        std::max(config.raft.election_ticks + 1,
-                 ticks_in(options_.election_timeout_max, options_.tick) + 1);
-    config.raft.heartbeat_ticks = heartbeat_ticks;
-    config.raft.pre_vote = options_.pre_vote;
-    config.raft.check_quorum = options_.check_quorum;
-    config.raft.append_entries_max = options_.append_entries_max;
-    config.raft.inflight_appends_max = options_.inflight_appends_max;
-    config.raft.apply_bytes_max = options_.apply_bytes_max;
-    config.pending_requests_max = options_.pending_requests_max;
-    config.snapshot_every = options_.snapshot_every;
-    config.raft.snapshot_chunk_bytes = options_.snapshot_chunk_bytes;
-    config.raft.snapshot = snapshot;
-    // One group: the draws of a single-group node; more: one stream per group.
-    const Rng group_rng =
-        sharded() ? incarnation_rng.fork(2).fork(group.value) : incarnation_rng.fork(2);
-    GRAPE_ASSERT(n.host->add_group(group, config, log, group_rng).is_ok(), "add_group");
-    const raft::Raft& r = n.host->group(group)->raft();
-    n.observed[group] = SimNode::Observed{r.role(), r.term(), kNoNode, r.log().committed()};
-    check(group).on_restart(n.id, snapshot ? snapshot->meta.index : LogIndex(0));
-  }
+  for (GroupId group : hosted) start_group(n, group, incarnation_rng);
+  if (sharded()) n.host->enable_placement(placement_options());
   // Sharded: the host knows every shard's route (as a real node learns the map from the
   // metadata group).
   if (sharded()) {
@@ -441,7 +480,9 @@ void World::send_one(SimNode& n, node::GroupMessage& gm) {
   const raft::Message& m = gm.message;
   ++stats_.messages_sent;
   scratch_arrivals_.clear();
-  network_.route(n.id, m.to, kind_bit(static_cast<int>(m.type)), now_, scratch_arrivals_);
+  // Placement messages are of no Raft kind: only faults on every kind touch them.
+  const int kind = gm.control ? raft::kMessageTypeCount : static_cast<int>(m.type);
+  network_.route(n.id, m.to, kind_bit(kind), now_, scratch_arrivals_);
   const auto to = static_cast<uint32_t>(m.to.value);
   // Late replays and long delays (chaos) model no TCP stream: the reset does not wait for them.
   VirtualTime& latest = n.last_arrival[m.to.value];
@@ -466,7 +507,7 @@ void World::deliver(NodeId to, uint32_t slot) {
   node::GroupMessage gm = in_flight_.take(slot);
   const raft::Message& m = gm.message;
   trace_.add(static_cast<uint64_t>(m.type)).add(m.from.value).add(m.term.value).add(m.index.value);
-  if (sharded()) trace_.add(gm.group.value);
+  if (sharded()) trace_.add(gm.group.value).add(gm.control ? 1 + static_cast<uint64_t>(gm.control->kind) : 0);
   if (!n.host) return;  // the node is down: the message is lost
   if (n.resets_seen.count(m.from.value) != 0 && !node(m.from).host) return;  // its stream is gone
   ++stats_.messages_delivered;
@@ -586,6 +627,19 @@ void World::start_persist(SimNode& n) {
   }
   for (node::ClientReply& reply : ready.refused) answer(reply);
   ready.refused.clear();
+  for (const GroupId group : ready.dropped) {
+    n.storage->close_group(group);
+    n.observed.erase(group);
+    note(TraceKind::kNote, n.id, "dropped its replica of group " + std::to_string(group.value));
+  }
+  for (const node::GroupToCreate& create : ready.create) {
+    if (!groups_.count(create.group) || n.host->hosts(create.group)) continue;
+    const Rng incarnation_rng = rng_.fork(n.id.value).fork(n.incarnation);
+    if (start_group(n, create.group, incarnation_rng)) {
+      note(TraceKind::kNote, n.id, "created an empty replica of group " +
+                                       std::to_string(create.group.value) + " for a move");
+    }
+  }
   if (maybe_kill(n, KillPoint::kBeforeSync)) return;
   if (!n.sync_requested) {
     schedule_sync_done(n, now_ + kSyncRetry);  // the disk refused: try again then
@@ -655,7 +709,11 @@ void World::finish_persist(SimNode& n) {
   node::HostReady ready = std::move(*n.persisting);
   n.persisting.reset();
   for (const node::GroupReady& g : ready.groups) {
-    const raft::Raft& r = n.host->group(g.group)->raft();
+    // A replica dropped while its Ready was being persisted (its move is done): nothing more of
+    // it is checked or applied.
+    const node::Node* replica = n.host->group(g.group);
+    if (replica == nullptr) continue;
+    const raft::Raft& r = replica->raft();
     if (g.ready.raft.snapshot) {
       const raft::SnapshotMeta& meta = g.ready.raft.snapshot->meta;
       check(g.group).on_snapshot_installed(n.id, meta.index, meta.term);
@@ -678,7 +736,9 @@ void World::finish_persist(SimNode& n) {
   send_all(n, ready.batches_after_persist);
   if (maybe_kill(n, KillPoint::kAfterSend)) return;
   for (const node::GroupReady& g : ready.groups) {
-    const raft::Raft& r = n.host->group(g.group)->raft();
+    const node::Node* replica = n.host->group(g.group);
+    if (replica == nullptr) continue;
+    const raft::Raft& r = replica->raft();
     for (const raft::Entry& e : g.ready.raft.entries_to_apply) {
       check(g.group).on_apply(n.id, e, r.term());
       if (apply_hook_) apply_hook_(n.id, e);
@@ -1037,8 +1097,7 @@ Expected<LogIndex, raft::ProposeError> World::propose(NodeId id, Bytes command) 
 }
 
 NodeId World::add_node() {
-  GRAPE_ASSERT(!sharded(), "add_node in a sharded world");
-  check(kFirstGroup).set_fixed_voters(0);
+  if (!sharded()) check(kFirstGroup).set_fixed_voters(0);
   auto n = std::make_unique<SimNode>();
   n->id = NodeId(nodes_.size() + 1);
   network_.add_node();
@@ -1090,6 +1149,28 @@ Status<raft::TransferError> World::transfer_leadership(NodeId from, NodeId to) {
 }
 
 bool World::is_up(NodeId id) const { return node(id).host != nullptr; }
+
+void World::enable_moves() {
+  // Copies on learners and removed replicas would count towards durable commitment otherwise.
+  for (auto& [group, checker] : checkers_) {
+    if (shard::is_shard_group(group)) checker.set_fixed_voters(0);
+  }
+}
+
+bool World::propose_meta(const kv::Command& command) {
+  const auto leader = this->leader(kFirstGroup);
+  if (!leader) return false;
+  SimNode& n = node(*leader);
+  if (n.paused || !n.host->propose_meta(command)) return false;
+  drain(n, {kFirstGroup});
+  return true;
+}
+
+std::optional<shard::MetaState> World::meta_state() const {
+  const auto leader = this->leader(kFirstGroup);
+  if (!leader) return std::nullopt;
+  return node(*leader).host->meta_state();
+}
 
 const raft::Raft* World::raft(NodeId id, GroupId group) const {
   const node::Node* r = replica(node(id), group);

@@ -87,6 +87,7 @@ struct WorldOptions {
   // 0: one group, group 1, on every node.
   uint32_t shards = 0;
   uint32_t replication = 3;
+  uint32_t moves_in_flight_max = 4;  // sharded: the executor's limit
   uint64_t events_max = 200'000'000;        // about a minute of one core
 };
 
@@ -171,6 +172,14 @@ class World {
   bool sharded() const { return options_.shards > 0; }
   // Every group and its initial voters, in id order.
   const std::map<GroupId, std::vector<NodeId>>& groups() const { return groups_; }
+  // Sharded: replicas will move (add_node, remove_node, rebalance); the checkers stop assuming
+  // each shard's voters are fixed.
+  void enable_moves();
+  // Sharded: an operator's write to the metadata state, proposed at the metadata group's leader;
+  // false when there is none (try again later).
+  bool propose_meta(const kv::Command& command);
+  // Sharded: the metadata state at the metadata group's leader, if any.
+  std::optional<shard::MetaState> meta_state() const;
 
   // --- clients -----------------------------------------------------------------------------
   // Proposes `command` at `node` directly (tests, benchmarks); the node must be up.
@@ -249,6 +258,9 @@ class World {
   // groups `touched` and those that had a Ready).
   void drain(SimNode& n, const std::vector<GroupId>& touched = {});
   void place_groups();
+  node::NodeConfig group_config(NodeId id, GroupId group) const;
+  node::PlacementHostOptions placement_options() const;
+  bool start_group(SimNode& n, GroupId group, const Rng& incarnation_rng);
   // The term and role the timeline shows for a node: its replica of group 1's.
   Term shown_term(const SimNode& n) const;
   raft::Role shown_role(const SimNode& n) const;

@@ -3,7 +3,15 @@
 #include <algorithm>
 #include <sstream>
 
+#include "core/raft/conf_change.h"
+
 namespace grape::node {
+
+namespace {
+bool contains(const std::vector<NodeId>& nodes, NodeId node) {
+  return std::find(nodes.begin(), nodes.end(), node) != nodes.end();
+}
+}  // namespace
 
 size_t HostReady::message_count() const {
   size_t count = 0;
@@ -26,6 +34,7 @@ Status<HostError> Host::add_group(GroupId group, const NodeConfig& config,
   replica.node = std::make_unique<Node>(config, store, rng);
   groups_.emplace(group, std::move(replica));
   dirty_.insert(group);
+  creating_.erase(group);
   return Status<HostError>::ok();
 }
 
@@ -59,6 +68,11 @@ void Host::tick() {
     replica.node->tick();
     if (replica.node->has_ready()) dirty_.insert(id);
   }
+  if (placement_ && ticks_ % static_cast<uint64_t>(placement_->interval_ticks) == 0) {
+    run_executor();
+    drive_moves();
+    hand_to_preferred_leaders();
+  }
 }
 
 void Host::report_peer_down(NodeId peer) {
@@ -76,6 +90,10 @@ void Host::set_disk_failing(bool failing) {
 }
 
 Status<HostError> Host::step(const GroupMessage& message) {
+  if (message.control) {
+    handle_control(message.message.from, *message.control);
+    return Status<HostError>::ok();
+  }
   Node* node = group(message.group);
   if (node == nullptr) {
     return Unexpected(HostError{HostErrorCode::kUnknownGroup, message.group, ""});
@@ -149,7 +167,9 @@ void Host::on_client_request(const ClientRequest& request) {
 }
 
 bool Host::has_ready() const {
-  if (!refused_.empty()) return true;
+  if (!refused_.empty() || !control_out_.empty() || !create_.empty() || !dropped_.empty()) {
+    return true;
+  }
   for (auto it = dirty_.begin(); it != dirty_.end();) {
     auto found = groups_.find(*it);
     if (found != groups_.end() && found->second.node->has_ready()) return true;
@@ -217,6 +237,20 @@ HostReady Host::take_ready() {
   }
   ready.refused = std::move(refused_);
   refused_.clear();
+  for (GroupMessage& message : control_out_) {
+    auto it = std::find_if(ready.batches.begin(), ready.batches.end(),
+                           [&](const PeerBatch& batch) { return batch.to == message.message.to; });
+    if (it == ready.batches.end()) {
+      ready.batches.push_back(PeerBatch{id_, message.message.to, {}});
+      it = ready.batches.end() - 1;
+    }
+    it->messages.push_back(std::move(message));
+  }
+  control_out_.clear();
+  ready.create = std::move(create_);
+  create_.clear();
+  ready.dropped = std::move(dropped_);
+  dropped_.clear();
   if (groups_.size() > 1) {
     // Peers in id order: what leaves does not depend on which group spoke first.
     auto by_peer = [](const PeerBatch& a, const PeerBatch& b) { return a.to < b.to; };
@@ -231,6 +265,187 @@ void Host::advance() {
     if (Node* node = group(id)) node->advance();  // marks it: applying may bring a Ready
   }
   taken_.clear();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Placement
+
+void Host::enable_placement(PlacementHostOptions options) {
+  executor_ = std::make_unique<shard::Executor>(options.executor);
+  placement_ = std::move(options);
+}
+
+std::optional<shard::MetaState> Host::meta_state() const {
+  const Node* meta = group(shard::kMetaGroup);
+  if (meta == nullptr) return std::nullopt;
+  return shard::decode_meta(meta->kv());
+}
+
+bool Host::propose_meta(const kv::Command& command) {
+  Node* meta = group(shard::kMetaGroup);
+  if (meta == nullptr || meta->raft().role() != raft::Role::kLeader) return false;
+  return meta->propose(kv::encode_command(command)).has_value();
+}
+
+void Host::send_control(NodeId to, GroupId group, shard::Control control) {
+  GroupMessage message;
+  message.group = group;
+  message.message.from = id_;
+  message.message.to = to;
+  message.control = std::move(control);
+  if (to == id_) {  // the executor's own host: no network in between
+    handle_control(id_, *message.control);
+    return;
+  }
+  control_out_.push_back(std::move(message));
+}
+
+void Host::handle_control(NodeId from, const shard::Control& control) {
+  const GroupId group = shard::group_of(control.shard);
+  switch (control.kind) {
+    case shard::ControlKind::kMove:
+      if (hosts(group)) {
+        moves_[group] = ActiveMove{control, from};
+      } else if (control.to == id_ && !creating_.count(group)) {
+        // The move's new node: an empty replica, to receive the leader's log (or snapshot).
+        creating_.insert(group);
+        created_by_move_[group] = control.move_id;
+        create_.push_back(GroupToCreate{group, control.initial_voters});
+      }
+      break;
+    case shard::ControlKind::kMoveDone:
+      if (executor_) executor_->on_move_done(control);
+      break;
+    case shard::ControlKind::kRoute:
+      for (const shard::RouteEntry& entry : control.routes) routes_.update(entry);
+      break;
+    case shard::ControlKind::kDrop: {
+      // The executor recorded the move that took this replica out of its group done (the
+      // removal committed); a replica that does not know it yet cannot, once removed, learn it.
+      // A drop older than the move that (re)created the replica here is stale.
+      if (!hosts(group)) break;
+      auto created = created_by_move_.find(group);
+      if (created != created_by_move_.end() && created->second > control.move_id) break;
+      remove_group(group);
+      moves_.erase(group);
+      dropped_.push_back(group);
+      break;
+    }
+  }
+}
+
+// While this host leads the metadata group, with nothing of its own in flight there: one look by
+// the executor at the state, its writes proposed, its messages sent.
+void Host::run_executor() {
+  Node* meta = groups_.count(shard::kMetaGroup) ? groups_[shard::kMetaGroup].node.get() : nullptr;
+  if (meta == nullptr || meta->raft().role() != raft::Role::kLeader) {
+    if (executor_) executor_->reset();
+    return;
+  }
+  const raft::RaftLog& log = meta->raft().log();
+  if (log.applied() != log.last_index() || log.term(log.committed()) != meta->raft().term()) {
+    return;  // its last writes are not applied yet, or its term has not committed: look later
+  }
+  const shard::MetaState state = shard::decode_meta(meta->kv());
+  std::vector<NodeId> all_nodes;
+  for (const shard::MetaNode& node : state.nodes) all_nodes.push_back(node.id);
+  shard::ExecutorOutput out = executor_->tick(state, ticks_, all_nodes);
+  for (const kv::Command& command : out.proposals) {
+    (void)meta->propose(kv::encode_command(command));
+  }
+  if (!out.proposals.empty()) dirty_.insert(shard::kMetaGroup);
+  for (auto& [to, control] : out.sends) send_control(to, shard::group_of(control.shard), control);
+}
+
+void Host::drive_moves() {
+  for (auto it = moves_.begin(); it != moves_.end();) {
+    auto found = groups_.find(it->first);
+    if (found == groups_.end()) {
+      it = moves_.erase(it);
+      continue;
+    }
+    const GroupId group = it->first;
+    ActiveMove active = it->second;
+    ++it;  // drive_move may erase the entry
+    Node& node = *found->second.node;
+    if (node.raft().role() != raft::Role::kLeader) continue;
+    drive_move(group, node, active.move, active.executor);
+    dirty_.insert(group);
+  }
+}
+
+// One step of a move at the shard's leader, decided by the group's configuration alone (the
+// group's log is the durable record of how far it got): add the new node as a learner; once it
+// has caught up, swap it in by joint consensus; leave the joint configuration; report.
+void Host::drive_move(GroupId group, Node& node, const shard::Control& move, NodeId executor) {
+  const raft::Raft& raft = node.raft();
+  const raft::ConfState& conf = raft.conf_state();
+  if (conf.is_joint()) {
+    (void)node.propose_conf_change(raft::ConfChange{});  // leave C_old,new for C_new
+    return;
+  }
+  const bool to_voter = contains(conf.voters, move.to);
+  const bool to_learner = contains(conf.learners, move.to);
+  const bool from_member = contains(conf.voters, move.from) || contains(conf.learners, move.from);
+  if (to_voter && !from_member) {
+    shard::RouteEntry entry{move.shard, Epoch(0), conf.voters, id_};
+    send_control(executor, group,
+                 shard::Control{shard::ControlKind::kMoveDone, move.move_id, move.shard, move.from,
+                                move.to, {}, {entry}});
+    moves_.erase(group);
+    return;
+  }
+  if (to_voter && contains(conf.learners, move.from)) {
+    (void)node.propose_conf_change(
+        raft::ConfChange{{{raft::ConfChangeType::kRemoveNode, move.from}}});
+    return;
+  }
+  if (!to_voter && !to_learner) {
+    (void)node.propose_conf_change(
+        raft::ConfChange{{{raft::ConfChangeType::kAddLearner, move.to}}});
+    return;
+  }
+  if (!to_learner) return;
+  if (raft.leader() == move.from) {
+    // The leaving replica leads: hand leadership to the most caught-up other voter first.
+    NodeId best;
+    LogIndex best_match;
+    for (NodeId voter : conf.voters) {
+      const raft::Progress* pr = raft.progress(voter);
+      if (voter == id_ || pr == nullptr || !pr->recent_active) continue;
+      if (best == kNoNode || pr->match > best_match) best = voter, best_match = pr->match;
+    }
+    if (best != kNoNode) (void)node.transfer_leadership(best);
+    return;
+  }
+  const raft::Progress* pr = raft.progress(move.to);
+  if (pr == nullptr || pr->match.value + placement_->catch_up_lag < raft.log().last_index().value) {
+    return;  // still catching up (snapshot, then log)
+  }
+  (void)node.propose_conf_change(raft::ConfChange{{{raft::ConfChangeType::kAddVoter, move.to},
+                                                   {raft::ConfChangeType::kRemoveNode, move.from}}});
+}
+
+// A shard led here whose preferred leader (the map's) is another voter, up to date and heard
+// from: hand it over, at most once per back-off (no move of the shard running).
+void Host::hand_to_preferred_leaders() {
+  for (auto& [group, replica] : groups_) {
+    if (!shard::is_shard_group(group) || moves_.count(group)) continue;
+    const raft::Raft& raft = replica.node->raft();
+    if (raft.role() != raft::Role::kLeader) continue;
+    const shard::RouteEntry* route = routes_.find(shard::shard_of_group(group));
+    if (route == nullptr || route->leader == kNoNode || route->leader == id_) continue;
+    if (!contains(raft.conf_state().voters, route->leader) || raft.conf_state().is_joint()) continue;
+    const raft::Progress* pr = raft.progress(route->leader);
+    if (pr == nullptr || !pr->recent_active || pr->match != raft.log().last_index()) continue;
+    uint64_t& last = last_transfer_[group];
+    if (last != 0 && ticks_ < last + static_cast<uint64_t>(placement_->transfer_backoff_ticks)) {
+      continue;
+    }
+    last = ticks_;
+    (void)replica.node->transfer_leadership(route->leader);
+    dirty_.insert(group);
+  }
 }
 
 }  // namespace grape::node

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -33,15 +34,39 @@
 #include "core/base/ids.h"
 #include "core/base/rng.h"
 #include "core/node/node.h"
+#include "core/shard/control.h"
+#include "core/shard/executor.h"
+#include "core/shard/meta.h"
 #include "core/shard/routing.h"
 
 namespace grape::node {
 
-// One group's message, as hosts exchange them.
+// One group's message, as hosts exchange them; or, with `control` set, a placement message
+// (core/shard/control.h) whose `message` carries only from and to.
 struct GroupMessage {
   GroupId group;
   raft::Message message;
+  std::optional<shard::Control> control;
   bool operator==(const GroupMessage&) const = default;
+};
+
+// A replica a move asks this host to create (empty, with the group's initial configuration):
+// the driver opens its log and calls add_group().
+struct GroupToCreate {
+  GroupId group;
+  std::vector<NodeId> initial_voters;
+};
+
+// How a sharded host drives placement: the executor (on the metadata group's leader), moves (on
+// shard leaders) and preferred leaders, every `interval_ticks`.
+struct PlacementHostOptions {
+  shard::ExecutorOptions executor;
+  int interval_ticks = 10;
+  // A leader hands its shard to the preferred leader at most this often (a transfer that fails,
+  // the target down or behind, is not retried at once).
+  int transfer_backoff_ticks = 100;
+  // A learner within this many entries of the leader's last index has caught up.
+  uint64_t catch_up_lag = 16;
 };
 
 // Everything one host sends one peer in one Ready.
@@ -62,6 +87,8 @@ struct HostReady {
   std::vector<PeerBatch> batches;                // may leave at once
   std::vector<PeerBatch> batches_after_persist;  // once every group's writes are durable
   std::vector<ClientReply> refused;              // requests for groups not hosted here
+  std::vector<GroupToCreate> create;             // replicas to create (a move's new node)
+  std::vector<GroupId> dropped;                  // replicas dropped: the driver closes their logs
   size_t message_count() const;
 };
 
@@ -117,6 +144,15 @@ class Host {
   // when this host is the one behind), and every redirect carries the host's route entry.
   void on_client_request(const ClientRequest& request);
 
+  // Sharded: placement. The host runs the executor while it leads the metadata group, drives
+  // the moves of the shards it leads, and hands shards to their preferred leaders.
+  void enable_placement(PlacementHostOptions options);
+  // An operator's write to the metadata state (a node joins or leaves, a rebalance): proposed
+  // when this host leads the metadata group. False otherwise (ask the leader).
+  bool propose_meta(const kv::Command& command);
+  // The metadata state as this host's replica has applied it (empty without one).
+  std::optional<shard::MetaState> meta_state() const;
+
   // Sharded: the route entries this host knows (from the metadata group), newest wins.
   void set_route(const shard::RouteEntry& entry) { routes_.update(entry); }
   const shard::RouteEntry* route(uint32_t shard) const { return routes_.find(shard); }
@@ -140,6 +176,12 @@ class Host {
   // The route entry for a shard group, its leader hint refreshed from the replica here.
   std::optional<shard::RouteEntry> current_route(GroupId group) const;
   void align_new_leaders();
+  void handle_control(NodeId from, const shard::Control& control);
+  void send_control(NodeId to, GroupId group, shard::Control control);
+  void run_executor();
+  void drive_moves();
+  void drive_move(GroupId group, Node& node, const shard::Control& move, NodeId executor);
+  void hand_to_preferred_leaders();
 
   NodeId id_;
   int heartbeat_ticks_;
@@ -151,6 +193,22 @@ class Host {
   mutable std::set<GroupId> dirty_;
   std::vector<ClientReply> refused_;  // requests for groups not hosted here
   shard::RouteCache routes_;
+  // Placement (sharded hosts).
+  std::optional<PlacementHostOptions> placement_;
+  std::unique_ptr<shard::Executor> executor_;
+  struct ActiveMove {
+    shard::Control move;
+    NodeId executor;  // where to report it done
+  };
+  std::map<GroupId, ActiveMove> moves_;               // moves of groups hosted here
+  std::map<GroupId, uint64_t> last_transfer_;         // tick of the last hand-off, per group
+  // The move that created this host's replica of a group (none: an initial replica); a drop
+  // for an older move is stale (the replica was added back since) and ignored.
+  std::map<GroupId, uint64_t> created_by_move_;
+  std::set<GroupId> creating_;                        // asked of the driver, not yet added
+  std::vector<GroupMessage> control_out_;             // placement messages for the next Ready
+  std::vector<GroupToCreate> create_;
+  std::vector<GroupId> dropped_;
   std::vector<GroupId> taken_;        // groups whose Ready is being handled
 };
 

@@ -1,0 +1,32 @@
+#pragma once
+// Control messages between hosts for placement (DESIGN.md 2.4), carried beside Raft messages:
+//
+//   kMove      executor -> a shard's replicas and the new node: run (or keep running) this move.
+//              A node that is the move's target and hosts no replica yet creates one, empty,
+//              with the group's initial configuration, to receive the leader's log.
+//   kMoveDone  the shard's leader -> the executor: the move is done; `route` is the new entry.
+//   kRoute     executor -> every node: newer route entries (epochs, replicas, preferred leader).
+//   kDrop      executor -> the node a move left: drop its (removed) replica.
+
+#include <cstdint>
+#include <vector>
+
+#include "core/base/ids.h"
+#include "core/shard/routing.h"
+
+namespace grape::shard {
+
+enum class ControlKind : uint8_t { kMove, kMoveDone, kRoute, kDrop };
+
+struct Control {
+  ControlKind kind = ControlKind::kMove;
+  uint64_t move_id = 0;
+  uint32_t shard = 0;
+  NodeId from;  // kMove, kMoveDone: the replica that leaves
+  NodeId to;    // kMove, kMoveDone: the replica that arrives
+  std::vector<NodeId> initial_voters;  // kMove: the group's first configuration
+  std::vector<RouteEntry> routes;      // kRoute; kMoveDone: the shard's new entry
+  bool operator==(const Control&) const = default;
+};
+
+}  // namespace grape::shard

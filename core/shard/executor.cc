@@ -1,0 +1,189 @@
+#include "core/shard/executor.h"
+
+#include <algorithm>
+#include <set>
+
+#include "core/base/hash.h"
+
+namespace grape::shard {
+
+const ShardMap& Executor::initial_map() const {
+  if (!initial_map_) {
+    auto map = initial_placement(options_.initial_nodes, options_.placement);
+    initial_map_ = map ? std::move(*map) : ShardMap{};
+  }
+  return *initial_map_;
+}
+
+void Executor::reset() {
+  done_reports_.clear();
+  last_sent_.clear();
+  broadcast_.clear();
+  last_full_routes_ = 0;
+  proposed_initial_ = false;
+  planned_ = false;
+}
+
+// A new cluster's first map: the same initial placement every node started from.
+void Executor::initialize(ExecutorOutput& out) const {
+  const ShardMap* map = &initial_map();
+  if (map->shards.empty()) return;
+  for (const NodeSpec& node : options_.initial_nodes) {
+    out.proposals.push_back(put_node(MetaNode{node.id, node.weight, NodeState::kActive}));
+  }
+  for (uint32_t shard = 0; shard < map->shard_count(); ++shard) {
+    out.proposals.push_back(put_shard(shard, map->shards[shard]));
+  }
+  out.proposals.push_back(put_version(map->version));
+}
+
+// Reports of finished moves: the shard's new replicas (epoch one higher) and the move done, in
+// one batch of writes; the node the move left may then drop its replica.
+void Executor::record_done(const MetaState& meta, ExecutorOutput& out, uint64_t& version) {
+  for (auto it = done_reports_.begin(); it != done_reports_.end();) {
+    const Control& report = it->second;
+    auto record = meta.moves.find(report.move_id);
+    if (record == meta.moves.end() || record->second.state != MoveState::kRunning ||
+        report.routes.empty() || report.shard >= meta.map.shard_count()) {
+      it = done_reports_.erase(it);
+      continue;
+    }
+    const ShardPlacement& before = meta.map.shards[report.shard];
+    ShardPlacement after = before;
+    after.replicas = report.routes.front().replicas;
+    after.epoch = before.epoch.next();
+    if (std::find(after.replicas.begin(), after.replicas.end(), after.leader) ==
+        after.replicas.end()) {
+      after.leader = report.to;
+    }
+    MoveRecord done = record->second;
+    done.state = MoveState::kDone;
+    out.proposals.push_back(put_shard(report.shard, after));
+    out.proposals.push_back(put_move(done));
+    out.sends.push_back({report.from, Control{ControlKind::kDrop, report.move_id, report.shard,
+                                              report.from, report.to, {}, {}}});
+    ++version;
+    last_sent_.erase(report.move_id);
+    it = done_reports_.erase(it);
+  }
+}
+
+// Pending moves start, oldest first, while fewer than the limit run, one per shard at a time.
+void Executor::start_pending(const MetaState& meta, ExecutorOutput& out) {
+  std::set<uint32_t> busy;
+  size_t running = 0;
+  for (const auto& [id, record] : meta.moves) {
+    if (record.state == MoveState::kRunning) {
+      ++running;
+      busy.insert(record.move.shard);
+    }
+  }
+  for (const auto& [id, record] : meta.moves) {
+    if (running >= options_.moves_in_flight_max) break;
+    if (record.state != MoveState::kPending || busy.count(record.move.shard)) continue;
+    MoveRecord started = record;
+    started.state = MoveState::kRunning;
+    out.proposals.push_back(put_move(started));
+    busy.insert(record.move.shard);
+    ++running;
+  }
+}
+
+// Every running move's command, to the shard's replicas and the new node, now and then again
+// until it is reported done.
+void Executor::send_running(const MetaState& meta, uint64_t now_tick, ExecutorOutput& out) {
+  for (const auto& [id, record] : meta.moves) {
+    if (record.state != MoveState::kRunning || record.move.shard >= meta.map.shard_count()) continue;
+    auto sent = last_sent_.find(id);
+    if (sent != last_sent_.end() && now_tick < sent->second + static_cast<uint64_t>(options_.resend_ticks)) {
+      continue;
+    }
+    last_sent_[id] = now_tick;
+    Control command{ControlKind::kMove, id, record.move.shard, record.move.from, record.move.to,
+                    {}, {}};
+    auto initial = options_.initial_voters.find(record.move.shard);
+    if (initial != options_.initial_voters.end()) command.initial_voters = initial->second;
+    std::set<NodeId> targets(meta.map.shards[record.move.shard].replicas.begin(),
+                             meta.map.shards[record.move.shard].replicas.end());
+    targets.insert(record.move.to);
+    for (NodeId node : targets) out.sends.push_back({node, command});
+  }
+}
+
+// With nothing unfinished: plan when the inputs (active nodes, rebalances asked for, the map's
+// version) changed since the last plan. Moves are recorded pending; leader transfers become the
+// shards' preferred leaders.
+void Executor::maybe_plan(const MetaState& meta, ExecutorOutput& out, uint64_t& version) {
+  if (meta.moves_unfinished() > 0) return;
+  Hasher fingerprint;
+  for (const NodeSpec& node : meta.active_nodes()) fingerprint.add(node.id.value).add(node.weight);
+  fingerprint.add(meta.rebalances).add(meta.map.version);
+  if (planned_ && fingerprint.digest() == planned_fingerprint_) return;
+  planned_ = true;
+  planned_fingerprint_ = fingerprint.digest();
+  const std::vector<NodeSpec> nodes = meta.active_nodes();
+  if (nodes.size() < options_.placement.replication) return;  // cannot place: wait for nodes
+  auto plan = shard::plan(meta.map, nodes, options_.placement);
+  if (!plan || plan->empty()) return;
+  uint64_t next = meta.next_move_id();
+  for (const Move& move : plan->moves) {
+    out.proposals.push_back(put_move(MoveRecord{next++, move, MoveState::kPending}));
+  }
+  for (const LeaderTransfer& transfer : plan->transfers) {
+    ShardPlacement placement = meta.map.shards[transfer.shard];
+    // Where the shard's replicas stay, its preferred leader changes now; where they move, the
+    // report of the move sets it (to the planned leader if it is then a replica).
+    if (std::find(placement.replicas.begin(), placement.replicas.end(), transfer.to) ==
+        placement.replicas.end()) {
+      continue;
+    }
+    placement.leader = transfer.to;
+    out.proposals.push_back(put_shard(transfer.shard, placement));
+  }
+  ++version;
+}
+
+void Executor::broadcast_routes(const MetaState& meta, const std::vector<NodeId>& all_nodes,
+                                uint64_t now_tick, ExecutorOutput& out) {
+  Control update{ControlKind::kRoute, 0, 0, {}, {}, {}, {}};
+  if (meta.map.version > 1 &&
+      now_tick >= last_full_routes_ + static_cast<uint64_t>(options_.full_routes_ticks)) {
+    last_full_routes_ = now_tick;
+    broadcast_.clear();  // everything that differs from the first map goes out again
+  }
+  for (uint32_t shard = 0; shard < meta.map.shard_count(); ++shard) {
+    const RouteEntry entry = route_of(meta.map, shard);
+    auto it = broadcast_.find(shard);
+    if (it != broadcast_.end() && it->second == entry) continue;
+    // A new executor starts from the map every node was created with (version 1 entries): only
+    // what differs goes out.
+    if (it == broadcast_.end() && entry == route_of(initial_map(), shard)) {
+      broadcast_[shard] = entry;
+      continue;
+    }
+    broadcast_[shard] = entry;
+    update.routes.push_back(entry);
+  }
+  if (update.routes.empty()) return;
+  for (NodeId node : all_nodes) out.sends.push_back({node, update});
+}
+
+ExecutorOutput Executor::tick(const MetaState& meta, uint64_t now_tick,
+                              const std::vector<NodeId>& all_nodes) {
+  ExecutorOutput out;
+  if (!meta.initialized()) {
+    if (!proposed_initial_) initialize(out);
+    proposed_initial_ = true;
+    return out;
+  }
+  uint64_t version = meta.map.version;
+  record_done(meta, out, version);
+  start_pending(meta, out);
+  send_running(meta, now_tick, out);
+  if (out.proposals.empty()) maybe_plan(meta, out, version);
+  if (version != meta.map.version) out.proposals.push_back(put_version(version));
+  broadcast_routes(meta, all_nodes, now_tick, out);
+  return out;
+}
+
+}  // namespace grape::shard

@@ -1,0 +1,86 @@
+#pragma once
+// The rebalancing executor (DESIGN.md 2.4): runs on the host that leads the metadata group, looks
+// at the metadata state every few ticks, and moves it forward:
+//
+//   - a new cluster's first map (the initial placement) is written once;
+//   - when the active nodes change or an operator asks for a rebalance, and no move is
+//     unfinished, the planner's moves are recorded (pending) and its leader transfers become
+//     the shards' preferred leaders;
+//   - pending moves start, at most `moves_in_flight_max` at once and one per shard: each is
+//     recorded running before its command is sent, so that a new executor (the metadata leader
+//     crashed) resumes exactly the moves that may have begun;
+//   - a running move's command is re-sent until its shard's leader reports it done; the report
+//     is recorded (the shard's new replicas, its epoch one higher, the move done), and the node
+//     the move left is told to drop its replica;
+//   - route entries that changed are sent to every node.
+//
+// Progress lives in the metadata group: the executor's own memory is only what it has sent.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "core/kv/kv.h"
+#include "core/shard/control.h"
+#include "core/shard/meta.h"
+#include "core/shard/placement.h"
+
+namespace grape::shard {
+
+struct ExecutorOptions {
+  PlacementOptions placement;
+  std::vector<NodeSpec> initial_nodes;  // the cluster's first nodes: its first map
+  // The shard groups' first configurations (a new replica replays the log from them).
+  std::map<uint32_t, std::vector<NodeId>> initial_voters;
+  uint32_t moves_in_flight_max = 4;
+  int resend_ticks = 30;  // a running move's command goes out again this often
+  // Every route that differs from the first map goes to every node again this often (a node
+  // that was down or cut off when a route changed catches up).
+  int full_routes_ticks = 500;
+};
+
+struct ExecutorOutput {
+  std::vector<kv::Command> proposals;                // to the metadata group, in order
+  std::vector<std::pair<NodeId, Control>> sends;     // to other nodes (or this one)
+  bool empty() const { return proposals.empty() && sends.empty(); }
+};
+
+class Executor {
+ public:
+  explicit Executor(ExecutorOptions options) : options_(std::move(options)) {}
+
+  // One look at the state `meta` (the metadata group's, as applied by its leader, up to date).
+  // `all_nodes`: every node that may hold replicas or need routes.
+  ExecutorOutput tick(const MetaState& meta, uint64_t now_tick, const std::vector<NodeId>& all_nodes);
+  // A shard leader's report that a move is done.
+  void on_move_done(const Control& report) { done_reports_[report.move_id] = report; }
+  // This host stopped leading the metadata group: forget what was sent (a new leader resends).
+  void reset();
+
+  const ExecutorOptions& options() const { return options_; }
+
+ private:
+  void initialize(ExecutorOutput& out) const;
+  void record_done(const MetaState& meta, ExecutorOutput& out, uint64_t& version);
+  void start_pending(const MetaState& meta, ExecutorOutput& out);
+  void send_running(const MetaState& meta, uint64_t now_tick, ExecutorOutput& out);
+  void maybe_plan(const MetaState& meta, ExecutorOutput& out, uint64_t& version);
+  void broadcast_routes(const MetaState& meta, const std::vector<NodeId>& all_nodes,
+                        uint64_t now_tick, ExecutorOutput& out);
+  // The cluster's first map, which every node starts from (computed once).
+  const ShardMap& initial_map() const;
+
+  ExecutorOptions options_;
+  std::map<uint64_t, Control> done_reports_;     // by move id, until recorded
+  std::map<uint64_t, uint64_t> last_sent_;       // move id -> tick its command last went out
+  std::map<uint32_t, RouteEntry> broadcast_;     // what every node was last sent, per shard
+  bool proposed_initial_ = false;
+  uint64_t planned_fingerprint_ = 0;             // of the inputs of the last plan
+  bool planned_ = false;
+  uint64_t last_full_routes_ = 0;  // tick
+  mutable std::optional<ShardMap> initial_map_;
+};
+
+}  // namespace grape::shard
