@@ -7,6 +7,11 @@
 
 namespace grape::shard {
 
+namespace {
+// A first map that does not show up (its batch was cut short) is written again after this long.
+constexpr uint64_t kInitialRetryTicks = 100;
+}  // namespace
+
 const ShardMap& Executor::initial_map() const {
   if (!initial_map_) {
     auto map = initial_placement(options_.initial_nodes, options_.placement);
@@ -172,8 +177,13 @@ ExecutorOutput Executor::tick(const MetaState& meta, uint64_t now_tick,
                               const std::vector<NodeId>& all_nodes) {
   ExecutorOutput out;
   if (!meta.initialized()) {
-    if (!proposed_initial_) initialize(out);
-    proposed_initial_ = true;
+    // Once per leadership: the host only looks when everything proposed is applied, so a second
+    // look without a map means the first batch was cut short; then it is written again.
+    if (!proposed_initial_ || now_tick >= initial_proposed_at_ + kInitialRetryTicks) {
+      initialize(out);
+      proposed_initial_ = true;
+      initial_proposed_at_ = now_tick;
+    }
     return out;
   }
   uint64_t version = meta.map.version;

@@ -77,6 +77,7 @@ class Executor {
   std::map<uint64_t, uint64_t> last_sent_;       // move id -> tick its command last went out
   std::map<uint32_t, RouteEntry> broadcast_;     // what every node was last sent, per shard
   bool proposed_initial_ = false;
+  uint64_t initial_proposed_at_ = 0;  // tick
   uint64_t planned_fingerprint_ = 0;             // of the inputs of the last plan
   bool planned_ = false;
   uint64_t last_full_routes_ = 0;  // tick

@@ -152,7 +152,10 @@ MetaState decode_meta(const kv::KvStore& store) {
                                              : MoveState::kPending;
       state.moves[number] = record;
     } else if (key == kVersionKey) {
-      if (parse_u64(value, number)) state.map.version = number;
+      if (parse_u64(value, number)) {
+        state.map.version = number;
+        state.version_written = true;
+      }
     } else if (key == kRebalanceKey) {
       if (parse_u64(value, number)) state.rebalances = number;
     }

@@ -46,7 +46,11 @@ struct MetaState {
   std::map<uint64_t, MoveRecord> moves;
   uint64_t rebalances = 0;
 
-  bool initialized() const { return !map.shards.empty(); }
+  bool version_written = false;  // the first map's last write: everything before it committed
+
+  // The first map is written as one batch with the version last; a batch cut short (its leader
+  // lost leadership) leaves no version, and the next executor writes it all again.
+  bool initialized() const { return version_written && !map.shards.empty(); }
   // The nodes shards may be placed on: the active ones.
   std::vector<NodeSpec> active_nodes() const;
   const MetaNode* node(NodeId id) const;

@@ -1,0 +1,176 @@
+// The metadata state's encoding and the executor's steps, driven by hand: the first map, a plan
+// when a node joins, moves started at most N at once and recorded running before their commands
+// go out, commands re-sent, a done report recorded with the shard's epoch one higher and a drop
+// for the node left, and routes sent to every node.
+
+#include "core/shard/executor.h"
+
+#include <algorithm>
+
+#include <gtest/gtest.h>
+
+#include "core/kv/kv.h"
+#include "core/shard/meta.h"
+
+namespace grape::shard {
+namespace {
+
+std::vector<NodeSpec> nodes(uint64_t count) {
+  std::vector<NodeSpec> out;
+  for (uint64_t id = 1; id <= count; ++id) out.push_back({NodeId(id), 1});
+  return out;
+}
+
+// The metadata group's state machine: applies what the executor proposes.
+struct MetaGroup {
+  kv::KvStore store;
+  void apply(const std::vector<kv::Command>& commands) {
+    for (const kv::Command& command : commands) store.apply(command);
+  }
+  MetaState state() const { return decode_meta(store); }
+};
+
+ExecutorOptions options(uint32_t shards) {
+  ExecutorOptions o;
+  o.placement.shards = shards;
+  o.placement.replication = 3;
+  o.initial_nodes = nodes(3);
+  o.moves_in_flight_max = 2;
+  o.resend_ticks = 20;
+  return o;
+}
+
+std::vector<NodeId> ids(uint64_t count) {
+  std::vector<NodeId> out;
+  for (uint64_t id = 1; id <= count; ++id) out.push_back(NodeId(id));
+  return out;
+}
+
+TEST(MetaState, RoundTripsThroughTheKeyValueStore) {
+  MetaGroup meta;
+  const ShardMap map = *initial_placement(nodes(3), options(8).placement);
+  std::vector<kv::Command> writes;
+  for (uint32_t s = 0; s < 8; ++s) writes.push_back(put_shard(s, map.shards[s]));
+  writes.push_back(put_node({NodeId(4), 2, NodeState::kLeaving}));
+  writes.push_back(put_move({12, Move{5, NodeId(2), NodeId(4)}, MoveState::kRunning}));
+  writes.push_back(put_version(7));
+  writes.push_back(put_rebalances(3));
+  kv::Command user;  // a client's key is not metadata
+  user.op = kv::Op::kPut;
+  user.key = "shard/1";
+  user.value = "x";
+  writes.push_back(user);
+  meta.apply(writes);
+  const MetaState state = meta.state();
+  EXPECT_TRUE(state.initialized());
+  EXPECT_EQ(state.map.shards, map.shards);
+  EXPECT_EQ(state.map.version, 7u);
+  EXPECT_EQ(state.map.replication, 3u);
+  ASSERT_EQ(state.nodes.size(), 1u);
+  EXPECT_EQ(state.nodes[0], (MetaNode{NodeId(4), 2, NodeState::kLeaving}));
+  ASSERT_EQ(state.moves.size(), 1u);
+  EXPECT_EQ(state.moves.at(12).move, (Move{5, NodeId(2), NodeId(4)}));
+  EXPECT_EQ(state.moves.at(12).state, MoveState::kRunning);
+  EXPECT_EQ(state.rebalances, 3u);
+  EXPECT_EQ(state.next_move_id(), 13u);
+}
+
+TEST(MetaState, AFirstMapCutShortIsNotInitialized) {
+  MetaGroup meta;
+  const ShardMap map = *initial_placement(nodes(3), options(8).placement);
+  meta.apply({put_shard(0, map.shards[0]), put_shard(1, map.shards[1])});  // no version yet
+  EXPECT_FALSE(meta.state().initialized());
+}
+
+TEST(Executor, WritesTheFirstMapThenPlansAJoinAndRunsItsMoves) {
+  MetaGroup meta;
+  Executor executor(options(8));
+  uint64_t tick = 0;
+  auto look = [&](const std::vector<NodeId>& all) {
+    ExecutorOutput out = executor.tick(meta.state(), tick += 10, all);
+    meta.apply(out.proposals);
+    return out;
+  };
+  look(ids(3));  // the first map
+  ASSERT_TRUE(meta.state().initialized());
+  EXPECT_EQ(meta.state().map, *initial_placement(nodes(3), options(8).placement));
+  EXPECT_TRUE(look(ids(3)).empty());  // balanced: nothing to do
+
+  meta.apply({put_node({NodeId(4), 1, NodeState::kActive})});
+  look(ids(4));  // the plan: n4's share, 6 of the 24 replicas, pending
+  MetaState state = meta.state();
+  ASSERT_EQ(state.moves.size(), 6u);
+  for (const auto& [id, record] : state.moves) {
+    EXPECT_EQ(record.state, MoveState::kPending);
+    EXPECT_EQ(record.move.to, NodeId(4));
+  }
+
+  look(ids(4));  // two start (the limit): recorded running, no command yet
+  state = meta.state();
+  auto running = [&] {
+    std::vector<MoveRecord> out;
+    for (const auto& [id, r] : meta.state().moves) {
+      if (r.state == MoveState::kRunning) out.push_back(r);
+    }
+    return out;
+  };
+  ASSERT_EQ(running().size(), 2u);
+
+  ExecutorOutput out = look(ids(4));  // their commands: to the shard's replicas and to n4
+  size_t commands = 0;
+  for (const auto& [to, control] : out.sends) {
+    if (control.kind != ControlKind::kMove) continue;
+    ++commands;
+    EXPECT_EQ(control.to, NodeId(4));
+  }
+  EXPECT_EQ(commands, 2u * 4);  // 3 replicas + n4, each
+  EXPECT_TRUE(look(ids(4)).sends.empty());  // not again before resend_ticks
+  out = look(ids(4));
+  EXPECT_FALSE(out.sends.empty());  // and then again
+
+  // The first running move is reported done: recorded, the node left told to drop its replica.
+  const MoveRecord first = running().front();
+  const ShardPlacement before = meta.state().map.shards[first.move.shard];
+  std::vector<NodeId> after = before.replicas;
+  std::replace(after.begin(), after.end(), first.move.from, first.move.to);
+  executor.on_move_done(Control{ControlKind::kMoveDone, first.id, first.move.shard,
+                                first.move.from, first.move.to, {},
+                                {RouteEntry{first.move.shard, Epoch(0), after, NodeId(4)}}});
+  out = look(ids(4));
+  state = meta.state();
+  EXPECT_EQ(state.moves.at(first.id).state, MoveState::kDone);
+  EXPECT_EQ(state.map.shards[first.move.shard].replicas, after);
+  EXPECT_EQ(state.map.shards[first.move.shard].epoch, before.epoch.next());
+  EXPECT_GT(state.map.version, 1u);
+  const bool dropped = std::any_of(out.sends.begin(), out.sends.end(), [&](const auto& send) {
+    return send.first == first.move.from && send.second.kind == ControlKind::kDrop;
+  });
+  EXPECT_TRUE(dropped);
+  // The changed route goes to every node.
+  out = look(ids(4));
+  size_t routes = 0;
+  for (const auto& [to, control] : out.sends) {
+    if (control.kind == ControlKind::kRoute) ++routes;
+  }
+  EXPECT_EQ(routes, 4u);
+}
+
+TEST(Executor, ANewExecutorResumesTheMovesRecordedRunning) {
+  MetaGroup meta;
+  Executor first(options(8));
+  meta.apply(first.tick(meta.state(), 10, ids(4)).proposals);
+  meta.apply({put_node({NodeId(4), 1, NodeState::kActive})});
+  meta.apply(first.tick(meta.state(), 20, ids(4)).proposals);  // plan
+  meta.apply(first.tick(meta.state(), 30, ids(4)).proposals);  // start two
+  // The metadata leader crashes; another host's executor takes over with nothing in memory.
+  Executor second(options(8));
+  const ExecutorOutput out = second.tick(meta.state(), 40, ids(4));
+  size_t commands = 0;
+  for (const auto& [to, control] : out.sends) {
+    if (control.kind == ControlKind::kMove) ++commands;
+  }
+  EXPECT_EQ(commands, 2u * 4);  // the two running moves, at once
+}
+
+}  // namespace
+}  // namespace grape::shard
