@@ -49,6 +49,8 @@ constexpr Duration kSyncRetry{10'000'000};
 // A node whose start failed on an I/O error is started again this often (systemd's
 // Restart=on-failure); a corrupt log is not retried: that needs an operator.
 constexpr Duration kStartRetry{200'000'000};
+// A learner this close to the leader's last index has caught up (node::PlacementHostOptions).
+constexpr uint64_t kMoveCatchUpLag = 16;
 // The longest a clog holds a link's messages (sim/network.cc): still one TCP stream.
 constexpr Duration kClogMax{300'000'000};
 
@@ -258,6 +260,7 @@ node::PlacementHostOptions World::placement_options() const {
   options.executor.moves_in_flight_max = options_.moves_in_flight_max;
   options.interval_ticks = std::max(1, ticks_in(options_.heartbeat, options_.tick));
   options.transfer_backoff_ticks = 4 * ticks_in(options_.election_timeout_max, options_.tick);
+  options.catch_up_lag = kMoveCatchUpLag;
   return options;
 }
 
@@ -725,6 +728,9 @@ void World::finish_persist(SimNode& n) {
     }
     check(g.group).on_persist(n.id, g.ready.raft.entries_to_persist,
                               r.role() == raft::Role::kLeader ? r.term() : Term(0), r.term());
+    if (sharded() && shard::is_shard_group(g.group) && r.role() == raft::Role::kLeader) {
+      check_moves_catch_up(n, g.group, r, g.ready.raft.entries_to_persist);
+    }
     const storage::GroupLog& log = n.storage->log(g.group);
     if (log.last_index().value > options_.log_entries_max) {
       halt_on_resource_limit("n" + std::to_string(n.id.value) + " holds " +
@@ -745,6 +751,31 @@ void World::finish_persist(SimNode& n) {
     }
   }
   n.host->advance();
+}
+
+// The move protocol's promise (DESIGN.md 2.4): a new replica becomes a voter only once it has
+// caught up, so that a move never leans on an empty replica for a quorum. Checked where the
+// leader writes its own conf change that promotes a learner: the learner's match index then was
+// within the catch-up lag of the log's end when the change was proposed (match only grows).
+void World::check_moves_catch_up(SimNode& n, GroupId group, const raft::Raft& r,
+                                 const std::vector<raft::Entry>& entries) {
+  for (const raft::Entry& e : entries) {
+    if (e.type != raft::EntryType::kConfChange || e.term != r.term()) continue;
+    auto change = raft::decode_conf_change(e.data);
+    if (!change) continue;
+    for (const raft::ConfChangeItem& item : change->changes) {
+      if (item.type != raft::ConfChangeType::kAddVoter) continue;
+      const raft::Progress* pr = r.progress(item.node);
+      const uint64_t match = pr ? pr->match.value : 0;
+      if (match + kMoveCatchUpLag + 1 >= e.index.value) continue;
+      check(group).add_violation(
+          "move_catch_up", n.id,
+          "group " + std::to_string(group.value) + ": n" + std::to_string(item.node.value) +
+              " made a voter at index " + std::to_string(e.index.value) + " with only " +
+              std::to_string(match) + " entries (the catch-up lag allows " +
+              std::to_string(kMoveCatchUpLag) + ")");
+    }
+  }
 }
 
 void World::observe(SimNode& n, const std::vector<GroupId>& groups) {

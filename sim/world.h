@@ -277,6 +277,8 @@ class World {
   // Reports role, term and commit changes of the node's replicas of `groups` (all when empty).
   void observe(SimNode& n, const std::vector<GroupId>& groups = {});
   void observe_group(SimNode& n, GroupId group);
+  void check_moves_catch_up(SimNode& n, GroupId group, const raft::Raft& r,
+                            const std::vector<raft::Entry>& entries);
   // The group's checker, its clock set to now.
   SafetyChecker& check(GroupId group);
   // The groups `node` hosts: every group whose initial voters include it (an unsharded world's
