@@ -1,6 +1,7 @@
 #include "sim/clients.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/base/assert.h"
 #include "sim/world.h"
@@ -12,6 +13,34 @@ constexpr const char* kProbeKey = "__probe__";
 // Between a refusal (redirect, rejected, dropped) and the retry: long enough not to spin while
 // no leader is known.
 constexpr Duration kRedirectBackoff = milliseconds(5);
+
+// x^s for x >= 1 from basic IEEE operations only (+, -, *, /, exact scaling), so that the Zipf
+// weights, hence the keys drawn, are the same on every machine (libm's pow need not be).
+double deterministic_pow(double x, double s) {
+  int exponent = 0;
+  double mantissa = std::frexp(x, &exponent);  // x = mantissa * 2^exponent, mantissa in [0.5, 1)
+  // ln(mantissa) = 2 atanh(z), z = (m - 1) / (m + 1), |z| <= 1/3
+  const double z = (mantissa - 1) / (mantissa + 1);
+  double term = z;
+  double series = 0;
+  for (int k = 1; k < 60; k += 2) {
+    series += term / k;
+    term *= z * z;
+  }
+  constexpr double kLn2 = 0.693147180559945309417232121458176568;
+  const double ln_x = 2 * series + exponent * kLn2;
+  // exp(y) = 2^n * exp(r), r = y - n ln 2 in [-ln2/2, ln2/2]
+  const double y = s * ln_x;
+  const double n = std::floor(y / kLn2 + 0.5);
+  const double r = y - n * kLn2;
+  double e = 1;
+  double power = 1;
+  for (int k = 1; k < 30; ++k) {
+    power *= r / k;
+    e += power;
+  }
+  return std::ldexp(e, static_cast<int>(n));
+}
 
 kv::Op to_kv(OpKind kind) {
   switch (kind) {
@@ -54,6 +83,16 @@ void Clients::start_workload(const WorkloadOptions& options) {
   GRAPE_ASSERT(options.clients > 0 && options.keys > 0 && options.rate_per_s > 0,
                "a workload needs clients, keys and a rate");
   workload_ = options;
+  if (options.zipf) {
+    // Integer weights (2^40 / (i+1)^s, rounded): draws are integer from here on.
+    uint64_t total = 0;
+    zipf_cdf_.clear();
+    for (size_t i = 0; i < options.keys; ++i) {
+      const double weight = std::ldexp(1.0, 40) / deterministic_pow(static_cast<double>(i + 1), options.zipf_s);
+      total += std::max<uint64_t>(1, static_cast<uint64_t>(weight + 0.5));
+      zipf_cdf_.push_back(total);
+    }
+  }
   // Each client calls at rate/clients; a call still running when its next turn comes skips it.
   const Duration period{
       static_cast<int64_t>(1e9 * static_cast<double>(options.clients) / options.rate_per_s)};
@@ -66,6 +105,21 @@ void Clients::start_workload(const WorkloadOptions& options) {
         std::max(options.from, world_.now()) + Duration{rng_.between(0, period.ns - 1)};
     world_.schedule(first, [this, client, period](World&) { schedule_next_call(client, period); });
   }
+}
+
+size_t Clients::pick_key() {
+  if (zipf_cdf_.empty()) return rng_.below(workload_.keys);
+  const uint64_t x = rng_.below(zipf_cdf_.back());
+  return static_cast<size_t>(std::upper_bound(zipf_cdf_.begin(), zipf_cdf_.end(), x) -
+                             zipf_cdf_.begin());
+}
+
+std::map<NodeId, uint64_t> Clients::served_between(VirtualTime from, VirtualTime to) const {
+  std::map<NodeId, uint64_t> out;
+  for (const auto& [at, node] : served_) {
+    if (at >= from && at <= to) ++out[node];
+  }
+  return out;
 }
 
 OpKind Clients::pick_kind() {
@@ -82,7 +136,7 @@ void Clients::schedule_next_call(size_t client, Duration period) {
   if (world_.now() > workload_.until) return;
   if (!clients_[client].op) {
     const OpKind kind = pick_kind();
-    std::string key = "k" + std::to_string(rng_.below(workload_.keys));
+    std::string key = "k" + std::to_string(pick_key());
     std::optional<std::string> value;
     std::optional<std::string> expected;
     if (kind == OpKind::kPut || kind == OpKind::kCas) {
@@ -245,6 +299,7 @@ void Clients::complete(size_t client, OpOutcome outcome, std::optional<std::stri
   }
   if (outcome == OpOutcome::kOk) {
     ++stats_.ok;
+    served_.emplace_back(world_.now(), c.sent_to);
     if (op.kind == OpKind::kGet) {
       op.value = std::move(read_value);
       last_seen_[op.key] = op.value;

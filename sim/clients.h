@@ -37,6 +37,8 @@ struct WorkloadOptions {
   double rate_per_s = 200;  // total, spread over the clients
   VirtualTime from;
   VirtualTime until;
+  bool zipf = false;     // keys drawn by Zipf's law (key i with weight 1/(i+1)^s), else uniformly
+  double zipf_s = 0.99;
 };
 
 struct ClientStats {
@@ -71,6 +73,8 @@ class Clients {
   const ClientStats& stats() const { return stats_; }
   // The workload's keys, k0..k(K-1).
   std::vector<std::string> keys() const;
+  // Calls answered ok by each node (the node the call was last sent to) between two times.
+  std::map<NodeId, uint64_t> served_between(VirtualTime from, VirtualTime to) const;
 
  private:
   struct Client {
@@ -97,6 +101,7 @@ class Clients {
   void give_up(size_t client, NodeId next_target);
   NodeId next_node(NodeId after);
   OpKind pick_kind();
+  size_t pick_key();
   // Sharded: where a call for `shard` goes, from the route cache (the leader hint, else a
   // replica, else any node: its answer carries the route).
   NodeId shard_target(uint32_t shard, bool read, bool read_elsewhere);
@@ -120,6 +125,8 @@ class Clients {
   // Sharded clusters: the clients' cache of shard routes (one client library, shared).
   uint32_t shards_ = 0;
   shard::RouteCache routes_;
+  std::vector<uint64_t> zipf_cdf_;  // cumulative integer weights of the keys
+  std::vector<std::pair<VirtualTime, NodeId>> served_;  // each ok answer: when, by whom
 };
 
 }  // namespace grape::sim

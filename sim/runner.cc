@@ -533,6 +533,34 @@ double stddev_pct(const std::vector<double>& values) {
   return 100.0 * std::sqrt(variance) / mean;
 }
 
+// Sharded: calls answered ok per node (nodes still in the cluster) in the last 5 s of the
+// workload, as a standard deviation in % of the mean.
+template <class Fail>
+void check_served_spread(const World& world, const Clients& clients, const WorkloadSpec& w,
+                         Duration run_until, double max_pct, Fail&& fail) {
+  const Duration until = w.until.value_or(run_until);
+  const Duration from = std::max(w.from, until - seconds(5));
+  const auto served = clients.served_between(at_time(from), at_time(until));
+  std::vector<double> values;
+  std::string detail;
+  for (NodeId id : world.node_ids()) {
+    if (!world.refused_start(id).empty()) continue;  // decommissioned or dead for good
+    const auto it = served.find(id);
+    const uint64_t count = it == served.end() ? 0 : it->second;
+    values.push_back(static_cast<double>(count));
+    detail += (detail.empty() ? "" : ", ") + ("n" + std::to_string(id.value)) + " " +
+              std::to_string(count);
+  }
+  const double pct = stddev_pct(values);
+  if (pct > max_pct) {
+    std::ostringstream out;
+    out << "calls served per node in the last 5 s of the workload spread " << std::fixed
+        << std::setprecision(1) << pct << "% of the mean, expected at most " << max_pct << "% ("
+        << detail << ")";
+    fail("max_served_stddev_pct", kNoNode, out.str());
+  }
+}
+
 // Sharded: replicas per node (the shard groups' voters) and leaders per node (the shard groups
 // each leads at the end), each as a standard deviation in % of the mean.
 template <class Fail>
@@ -593,6 +621,9 @@ void check_expectations(const Scenario& s, World& world, const Clients& clients,
              std::to_string(*e.max_term));
   }
   if (e.converged && *e.converged) check_converged(world, fail);
+  if (e.max_served_stddev_pct && s.workload) {
+    check_served_spread(world, clients, *s.workload, s.run_until, *e.max_served_stddev_pct, fail);
+  }
   if (e.max_load_stddev_pct) check_load_spread(world, *e.max_load_stddev_pct, fail);
   if (e.leader_at_end) {
     auto leader = world.leader();
@@ -709,8 +740,13 @@ std::string_view to_string(Verdict verdict) {
 
 std::optional<std::string> unsupported_feature(const Scenario& scenario) {
   const bool sharded = scenario.cluster.shards > 0;
-  if (!sharded && (scenario.expect.max_load_stddev_pct || scenario.expect.converged)) {
-    return "expect.max_load_stddev_pct and expect.converged need a sharded cluster";
+  if (!sharded && (scenario.expect.max_load_stddev_pct || scenario.expect.converged ||
+                   scenario.expect.max_served_stddev_pct)) {
+    return "expect.max_load_stddev_pct, expect.converged and expect.max_served_stddev_pct need a "
+           "sharded cluster";
+  }
+  if (scenario.expect.max_served_stddev_pct && !scenario.workload) {
+    return "expect.max_served_stddev_pct needs a workload";
   }
   for (const FaultStep& step : scenario.faults) {
     if (std::holds_alternative<RebalanceFault>(step.action) && !sharded) {
@@ -929,6 +965,8 @@ RunResult run_scenario(const Scenario& scenario, uint64_t seed, const RunOptions
         static_cast<double>(w->rate.count) * 1e9 / static_cast<double>(w->rate.per.ns);
     workload.from = at_time(w->from);
     workload.until = at_time(w->until.value_or(scenario.run_until));
+    workload.zipf = w->zipf;
+    workload.zipf_s = w->zipf_s;
     clients.start_workload(workload);
   }
   const VirtualTime healed = last_heal(faults);

@@ -630,7 +630,9 @@ OperationMix Loader::read_mix(const Value& value) const {
 }
 
 WorkloadSpec Loader::read_workload(const Value& value) const {
-  const Fields fields(*this, value, {"clients", "keys", "mix", "rate", "from", "until", "timeout"});
+  const Fields fields(*this, value,
+                      {"clients", "keys", "mix", "rate", "from", "until", "timeout",
+                       "distribution", "zipf_s"});
   WorkloadSpec workload;
   if (auto v = fields.find("clients")) {
     workload.clients = static_cast<uint32_t>(read_uint(*v, 1, kScenarioClientsMax));
@@ -648,6 +650,18 @@ WorkloadSpec Loader::read_workload(const Value& value) const {
   if (auto v = fields.find("timeout")) {
     workload.timeout = read_duration(*v);
     if (workload.timeout.ns <= 0) fail(*v, "the timeout must be above 0s");
+  }
+  if (auto v = fields.find("distribution")) {
+    const std::string name = read_string(*v);
+    if (name != "uniform" && name != "zipf") {
+      fail(*v, "distribution must be uniform or zipf, not '" + name + "'");
+    }
+    workload.zipf = name == "zipf";
+  }
+  if (auto v = fields.find("zipf_s")) {
+    workload.zipf_s = read_number(*v);
+    if (workload.zipf_s <= 0 || workload.zipf_s > 4) fail(*v, "zipf_s must be in (0, 4]");
+    if (!workload.zipf) fail(*v, "zipf_s needs distribution: zipf");
   }
   return workload;
 }
@@ -687,7 +701,8 @@ NemesisSpec Loader::read_nemesis(const Value& value) const {
 ExpectSpec Loader::read_expect(const Value& value, std::optional<NodeRef>& leader_ref) const {
   const Fields fields(*this, value,
                       {"linearizable", "no_lost_writes", "recovers_within", "min_committed",
-                       "max_term", "leader_at_end", "max_load_stddev_pct", "converged"});
+                       "max_term", "leader_at_end", "max_load_stddev_pct", "converged",
+                       "max_served_stddev_pct"});
   constexpr uint64_t kAny = std::numeric_limits<uint64_t>::max();
   ExpectSpec expect;
   if (auto v = fields.find("linearizable")) expect.linearizable = read_bool(*v);
@@ -704,6 +719,10 @@ ExpectSpec Loader::read_expect(const Value& value, std::optional<NodeRef>& leade
     if (*expect.max_load_stddev_pct < 0) fail(*v, "must not be negative");
   }
   if (auto v = fields.find("converged")) expect.converged = read_bool(*v);
+  if (auto v = fields.find("max_served_stddev_pct")) {
+    expect.max_served_stddev_pct = read_number(*v);
+    if (*expect.max_served_stddev_pct < 0) fail(*v, "must not be negative");
+  }
   return expect;
 }
 
@@ -1147,6 +1166,9 @@ void write_expect(std::ostringstream& out, const ExpectSpec& expect) {
     lines.push_back("max_load_stddev_pct: " + yaml_number(*expect.max_load_stddev_pct));
   }
   if (expect.converged) lines.push_back("converged: " + yaml_bool(*expect.converged));
+  if (expect.max_served_stddev_pct) {
+    lines.push_back("max_served_stddev_pct: " + yaml_number(*expect.max_served_stddev_pct));
+  }
   if (lines.empty()) {
     out << "expect: {}\n";
     return;
@@ -1292,6 +1314,7 @@ std::string to_yaml(const Scenario& scenario) {
         << "  from: " << format_duration(w.from) << "\n";
     if (w.until) out << "  until: " << format_duration(*w.until) << "\n";
     out << "  timeout: " << format_duration(w.timeout) << "\n";
+    if (w.zipf) out << "  distribution: zipf\n  zipf_s: " << yaml_number(w.zipf_s) << "\n";
   }
 
   if (scenario.faults.empty()) {

@@ -169,6 +169,8 @@ struct WorkloadSpec {
   Duration from = seconds(0);
   std::optional<Duration> until;  // none: until the run stops
   Duration timeout = seconds(1);  // an op without an answer by then is indeterminate
+  bool zipf = false;     // distribution: zipf (else uniform): key i drawn with weight 1/(i+1)^s
+  double zipf_s = 0.99;  // the exponent
   bool operator==(const WorkloadSpec&) const = default;
 };
 
@@ -315,6 +317,7 @@ struct ExpectSpec {
   std::optional<NodeId> leader_at_end;
   std::optional<double> max_load_stddev_pct;  // >= 0
   std::optional<bool> converged;
+  std::optional<double> max_served_stddev_pct;  // >= 0
   bool operator==(const ExpectSpec&) const = default;
 };
 

@@ -261,6 +261,9 @@ node::PlacementHostOptions World::placement_options() const {
   options.interval_ticks = std::max(1, ticks_in(options_.heartbeat, options_.tick));
   options.transfer_backoff_ticks = 4 * ticks_in(options_.election_timeout_max, options_.tick);
   options.catch_up_lag = kMoveCatchUpLag;
+  options.meta_voters = groups_.at(kFirstGroup);
+  options.load_report_ticks = std::max(1, ticks_in(seconds(1), options_.tick));
+  options.executor.load_check_ticks = 3 * options.load_report_ticks;
   return options;
 }
 

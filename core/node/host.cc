@@ -73,6 +73,9 @@ void Host::tick() {
     drive_moves();
     hand_to_preferred_leaders();
   }
+  if (placement_ && ticks_ % static_cast<uint64_t>(placement_->load_report_ticks) == 0) {
+    report_load();
+  }
 }
 
 void Host::report_peer_down(NodeId peer) {
@@ -163,6 +166,7 @@ void Host::on_client_request(const ClientRequest& request) {
     refuse(request, ReplyStatus::kRedirect);
     return;
   }
+  if (routed) ++served_[shard::shard_of_group(request.group)];
   node->on_client_request(request);
 }
 
@@ -316,6 +320,9 @@ void Host::handle_control(NodeId from, const shard::Control& control) {
     case shard::ControlKind::kMoveDone:
       if (executor_) executor_->on_move_done(control);
       break;
+    case shard::ControlKind::kLoad:
+      if (executor_) executor_->on_load(control);
+      break;
     case shard::ControlKind::kRoute:
       for (const shard::RouteEntry& entry : control.routes) routes_.update(entry);
       break;
@@ -424,6 +431,16 @@ void Host::drive_move(GroupId group, Node& node, const shard::Control& move, Nod
   }
   (void)node.propose_conf_change(raft::ConfChange{{{raft::ConfChangeType::kAddVoter, move.to},
                                                    {raft::ConfChangeType::kRemoveNode, move.from}}});
+}
+
+// Requests served here per shard since the last report, to the metadata group's members (only
+// its leader's executor uses them).
+void Host::report_load() {
+  if (served_.empty()) return;
+  shard::Control report{shard::ControlKind::kLoad, 0, 0, {}, {}, {}, {}, {}};
+  report.loads.assign(served_.begin(), served_.end());
+  served_.clear();
+  for (NodeId voter : placement_->meta_voters) send_control(voter, shard::kMetaGroup, report);
 }
 
 // A shard led here whose preferred leader (the map's) is another voter, up to date and heard

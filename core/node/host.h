@@ -67,6 +67,9 @@ struct PlacementHostOptions {
   int transfer_backoff_ticks = 100;
   // A learner within this many entries of the leader's last index has caught up.
   uint64_t catch_up_lag = 16;
+  // The metadata group's members (where load reports go) and how often they go.
+  std::vector<NodeId> meta_voters;
+  int load_report_ticks = 100;
 };
 
 // Everything one host sends one peer in one Ready.
@@ -182,6 +185,7 @@ class Host {
   void drive_moves();
   void drive_move(GroupId group, Node& node, const shard::Control& move, NodeId executor);
   void hand_to_preferred_leaders();
+  void report_load();
 
   NodeId id_;
   int heartbeat_ticks_;
@@ -209,6 +213,7 @@ class Host {
   std::vector<GroupMessage> control_out_;             // placement messages for the next Ready
   std::vector<GroupToCreate> create_;
   std::vector<GroupId> dropped_;
+  std::map<uint32_t, uint64_t> served_;  // requests per shard since the last load report
   std::vector<GroupId> taken_;        // groups whose Ready is being handled
 };
 

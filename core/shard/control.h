@@ -7,8 +7,11 @@
 //   kMoveDone  the shard's leader -> the executor: the move is done; `route` is the new entry.
 //   kRoute     executor -> every node: newer route entries (epochs, replicas, preferred leader).
 //   kDrop      executor -> the node a move left: drop its (removed) replica.
+//   kLoad      every node -> the metadata group's members: requests its replicas served, per
+//              shard, since its last report (the executor's load-aware planning).
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "core/base/ids.h"
@@ -16,7 +19,7 @@
 
 namespace grape::shard {
 
-enum class ControlKind : uint8_t { kMove, kMoveDone, kRoute, kDrop };
+enum class ControlKind : uint8_t { kMove, kMoveDone, kRoute, kDrop, kLoad };
 
 struct Control {
   ControlKind kind = ControlKind::kMove;
@@ -26,6 +29,7 @@ struct Control {
   NodeId to;    // kMove, kMoveDone: the replica that arrives
   std::vector<NodeId> initial_voters;  // kMove: the group's first configuration
   std::vector<RouteEntry> routes;      // kRoute; kMoveDone: the shard's new entry
+  std::vector<std::pair<uint32_t, uint64_t>> loads;  // kLoad: (shard, requests)
   bool operator==(const Control&) const = default;
 };
 

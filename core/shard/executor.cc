@@ -25,6 +25,9 @@ void Executor::reset() {
   last_sent_.clear();
   broadcast_.clear();
   last_full_routes_ = 0;
+  recent_load_.clear();
+  last_load_check_ = 0;
+  planned_load_.clear();
   proposed_initial_ = false;
   planned_ = false;
 }
@@ -122,13 +125,14 @@ void Executor::maybe_plan(const MetaState& meta, ExecutorOutput& out, uint64_t& 
   if (meta.moves_unfinished() > 0) return;
   Hasher fingerprint;
   for (const NodeSpec& node : meta.active_nodes()) fingerprint.add(node.id.value).add(node.weight);
-  fingerprint.add(meta.rebalances).add(meta.map.version);
+  fingerprint.add(meta.rebalances).add(meta.map.version).add(load_triggers_);
   if (planned_ && fingerprint.digest() == planned_fingerprint_) return;
   planned_ = true;
   planned_fingerprint_ = fingerprint.digest();
   const std::vector<NodeSpec> nodes = meta.active_nodes();
   if (nodes.size() < options_.placement.replication) return;  // cannot place: wait for nodes
-  auto plan = shard::plan(meta.map, nodes, options_.placement);
+  auto plan = shard::plan(meta.map, nodes, options_.placement, planned_load_);
+  planned_load_.clear();
   if (!plan || plan->empty()) return;
   uint64_t next = meta.next_move_id();
   for (const Move& move : plan->moves) {
@@ -146,6 +150,37 @@ void Executor::maybe_plan(const MetaState& meta, ExecutorOutput& out, uint64_t& 
     out.proposals.push_back(put_shard(transfer.shard, placement));
   }
   ++version;
+}
+
+// Requests served per node, each shard's counted at its preferred leader (where its writes go):
+// a node above the mean by more than the threshold asks for a load-aware plan.
+void Executor::check_load(const MetaState& meta, uint64_t now_tick) {
+  if (now_tick < last_load_check_ + static_cast<uint64_t>(options_.load_check_ticks)) return;
+  last_load_check_ = now_tick;
+  std::map<uint32_t, uint64_t> load = std::move(recent_load_);
+  recent_load_.clear();
+  if (load.empty()) return;
+  std::map<NodeId, uint64_t> per_node;
+  for (const NodeSpec& node : meta.active_nodes()) per_node[node.id] = 0;
+  uint64_t total = 0;
+  for (const auto& [shard, requests] : load) {
+    if (shard >= meta.map.shard_count()) continue;
+    per_node[meta.map.shards[shard].leader] += requests;
+    total += requests;
+  }
+  if (per_node.empty() || total == 0) return;
+  uint64_t busiest = 0;
+  for (const auto& [node, requests] : per_node) busiest = std::max(busiest, requests);
+  // busiest / mean > 1 + threshold, in integers: busiest * n * 100 > total * (100 + threshold)
+  __extension__ using U128 = unsigned __int128;
+  const U128 left = static_cast<U128>(busiest) * per_node.size() * 100;
+  const U128 right = static_cast<U128>(total) * (100 + options_.load_threshold_pct);
+  if (left <= right) return;
+  planned_load_.assign(meta.map.shard_count(), ShardLoad{});
+  for (const auto& [shard, requests] : load) {
+    if (shard < planned_load_.size()) planned_load_[shard].requests = requests;
+  }
+  ++load_triggers_;
 }
 
 void Executor::broadcast_routes(const MetaState& meta, const std::vector<NodeId>& all_nodes,
@@ -190,6 +225,7 @@ ExecutorOutput Executor::tick(const MetaState& meta, uint64_t now_tick,
   record_done(meta, out, version);
   start_pending(meta, out);
   send_running(meta, now_tick, out);
+  check_load(meta, now_tick);
   if (out.proposals.empty()) maybe_plan(meta, out, version);
   if (version != meta.map.version) out.proposals.push_back(put_version(version));
   broadcast_routes(meta, all_nodes, now_tick, out);

@@ -39,6 +39,11 @@ struct ExecutorOptions {
   // Every route that differs from the first map goes to every node again this often (a node
   // that was down or cut off when a route changed catches up).
   int full_routes_ticks = 500;
+  // Load: every `load_check_ticks` the requests reported per shard are summed per node (at the
+  // shards' preferred leaders); a node above the mean by more than `load_threshold_pct` gets a
+  // load-aware plan (leaders moved to even out requests served).
+  int load_check_ticks = 300;
+  uint32_t load_threshold_pct = 15;
 };
 
 struct ExecutorOutput {
@@ -56,6 +61,10 @@ class Executor {
   ExecutorOutput tick(const MetaState& meta, uint64_t now_tick, const std::vector<NodeId>& all_nodes);
   // A shard leader's report that a move is done.
   void on_move_done(const Control& report) { done_reports_[report.move_id] = report; }
+  // A node's report of requests served per shard.
+  void on_load(const Control& report) {
+    for (const auto& [shard, requests] : report.loads) recent_load_[shard] += requests;
+  }
   // This host stopped leading the metadata group: forget what was sent (a new leader resends).
   void reset();
 
@@ -67,6 +76,7 @@ class Executor {
   void start_pending(const MetaState& meta, ExecutorOutput& out);
   void send_running(const MetaState& meta, uint64_t now_tick, ExecutorOutput& out);
   void maybe_plan(const MetaState& meta, ExecutorOutput& out, uint64_t& version);
+  void check_load(const MetaState& meta, uint64_t now_tick);
   void broadcast_routes(const MetaState& meta, const std::vector<NodeId>& all_nodes,
                         uint64_t now_tick, ExecutorOutput& out);
   // The cluster's first map, which every node starts from (computed once).
@@ -81,6 +91,10 @@ class Executor {
   uint64_t planned_fingerprint_ = 0;             // of the inputs of the last plan
   bool planned_ = false;
   uint64_t last_full_routes_ = 0;  // tick
+  std::map<uint32_t, uint64_t> recent_load_;  // requests per shard since the last check
+  uint64_t last_load_check_ = 0;              // tick
+  uint64_t load_triggers_ = 0;                // load-aware plans asked for (in the fingerprint)
+  std::vector<ShardLoad> planned_load_;       // the load the next plan evens out
   mutable std::optional<ShardMap> initial_map_;
 };
 

@@ -2,6 +2,8 @@
 // should, runs replay bit for bit, and the shrinker keeps only the faults that matter.
 #include "sim/runner.h"
 
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "sim/shrink.h"
@@ -121,14 +123,52 @@ expect: {recovers_within: 3s}
   EXPECT_GT(result.end, VirtualTime{} + seconds(3));
 }
 
-TEST(ScenarioRunner, ShardedScenariosAreRefusedNotFaked) {
+TEST(ScenarioRunner, ShardedChecksNeedAShardedCluster) {
   Scenario sharded = parse(kLeaderCrash);
   sharded.cluster.shards = 16;
-  EXPECT_TRUE(unsupported_feature(sharded).has_value());
+  EXPECT_FALSE(unsupported_feature(sharded).has_value());
   Scenario rebalance = parse(kLeaderCrash);
   rebalance.faults.push_back({seconds(1), RebalanceFault{}});
-  EXPECT_TRUE(unsupported_feature(rebalance).has_value());
+  EXPECT_TRUE(unsupported_feature(rebalance).has_value());  // unsharded: nothing to rebalance
+  Scenario converged = parse(kLeaderCrash);
+  converged.expect.converged = true;
+  EXPECT_TRUE(unsupported_feature(converged).has_value());
   EXPECT_FALSE(unsupported_feature(parse(kLeaderCrash)).has_value());
+}
+
+// A sharded cluster of 16 shards on 4 nodes grows by one under load: every shard is its own group,
+// clients route by shard, the new node takes its share, and nothing acknowledged is lost.
+TEST(ScenarioRunner, AShardedClusterGrowsWithoutLosingWrites) {
+  const RunResult result = run_scenario(parse(R"(
+name: sharded-growth
+cluster: {nodes: 4, shards: 16, replication: 3}
+workload: {clients: 3, keys: 40, rate: 150/s, until: 7s}
+faults:
+  - {at: 1s, add_node: n5}
+run_until: 9s
+expect: {linearizable: true, no_lost_writes: true, converged: true, max_load_stddev_pct: 15}
+)"),
+                                        3);
+  EXPECT_EQ(result.verdict, Verdict::kPass)
+      << (result.violations.empty() ? "" : result.violations.front().detail);
+}
+
+// The checks can fail: the same growth, but the run stops before the moves can finish.
+TEST(ScenarioRunner, AnUnfinishedRebalanceIsNotConverged) {
+  const RunResult result = run_scenario(parse(R"(
+name: sharded-cut-short
+cluster: {nodes: 4, shards: 16, replication: 3}
+faults:
+  - {at: 500ms, add_node: n5}
+run_until: 700ms
+expect: {converged: true, max_load_stddev_pct: 5}
+)"),
+                                        3);
+  EXPECT_EQ(result.verdict, Verdict::kFail);
+  std::set<std::string> properties;
+  for (const Violation& v : result.violations) properties.insert(v.property);
+  EXPECT_TRUE(properties.count("converged"));
+  EXPECT_TRUE(properties.count("max_load_stddev_pct"));
 }
 
 // n4 and n5 join under load, then n1 (perhaps the leader) is removed: every acknowledged write
