@@ -485,6 +485,10 @@ void World::send_all(SimNode& n, std::vector<node::PeerBatch>& batches) {
 void World::send_one(SimNode& n, node::GroupMessage& gm) {
   const raft::Message& m = gm.message;
   ++stats_.messages_sent;
+  if (!moved_in_.empty() && moved_in_.count({m.to.value, gm.group.value})) {
+    stats_.move_bytes += m.data.size();
+    for (const raft::Entry& e : m.entries) stats_.move_bytes += e.data.size();
+  }
   scratch_arrivals_.clear();
   // Placement messages are of no Raft kind: only faults on every kind touch them.
   const int kind = gm.control ? raft::kMessageTypeCount : static_cast<int>(m.type);
@@ -642,6 +646,7 @@ void World::start_persist(SimNode& n) {
     if (!groups_.count(create.group) || n.host->hosts(create.group)) continue;
     const Rng incarnation_rng = rng_.fork(n.id.value).fork(n.incarnation);
     if (start_group(n, create.group, incarnation_rng)) {
+      moved_in_.insert({n.id.value, create.group.value});
       note(TraceKind::kNote, n.id, "created an empty replica of group " +
                                        std::to_string(create.group.value) + " for a move");
     }

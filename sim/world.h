@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -98,6 +99,8 @@ struct WorldStats {
   uint64_t elections = 0;  // leaders elected
   uint64_t client_requests = 0;
   uint64_t messages_refused = 0;  // from nodes outside the receiver's configuration
+  // Sharded: bytes of log entries and snapshot chunks sent to replicas that moves created.
+  uint64_t move_bytes = 0;
   Term max_term;
   LogIndex max_commit;
 };
@@ -301,6 +304,7 @@ class World {
   Slab<std::function<void(World&)>> actions_;
   std::map<GroupId, std::vector<NodeId>> groups_;
   shard::ShardMap shard_map_;  // sharded: the initial placement
+  std::set<std::pair<uint64_t, uint64_t>> moved_in_;  // (node, group) replicas moves created
   mutable std::map<GroupId, SafetyChecker> checkers_;
   size_t violation_count_ = 0;  // over every checker, kept by check()
   Hasher trace_;
