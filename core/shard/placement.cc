@@ -198,42 +198,21 @@ class Work {
     }
   }
 
- private:
-  int compute_pass_cost(uint32_t u, uint32_t v) const {
-    const uint64_t* held_u = &holds_[size_t{u} * words_];
-    const uint64_t* original_u = &original_[size_t{u} * words_];
-    const uint64_t* held_v = &holds_[size_t{v} * words_];
-    const uint64_t* original_v = &original_[size_t{v} * words_];
-    int cost = kNoHop;
-    for (size_t w = 0; w < words_; ++w) {
-      const uint64_t lacking = held_u[w] & ~held_v[w];
-      const uint64_t arrived = lacking & ~original_u[w];
-      if ((arrived & original_v[w]) != 0) return -1;
-      if (arrived != 0) cost = 0;
-      if (lacking != 0 && cost == kNoHop) cost = 1;
-    }
-    return cost;
-  }
-
- public:
   // The shard to pass from u to v, cheapest first as in pass_cost. Among u's original replicas:
   // one u does not lead (moving it moves no leadership), and of those the one that prefers v
   // most by rendezvous hashing, so that a new node takes a spread of shards, not a block of
   // neighbours that would then fail together.
   uint32_t shard_to_pass(uint32_t u, uint32_t v) const {
-    const uint64_t* held_u = &holds_[size_t{u} * words_];
-    const uint64_t* original_u = &original_[size_t{u} * words_];
-    const uint64_t* held_v = &holds_[size_t{v} * words_];
-    const uint64_t* original_v = &original_[size_t{v} * words_];
+    const PairWords p = words_of(u, v);
     uint32_t arrived = kNone;
     uint32_t best = kNone;
     std::pair<bool, uint64_t> best_score{false, 0};  // (not led by u, preference for v)
     const uint64_t v_salt = nodes_[v].id.value * 0x9e3779b97f4a7c15ULL;
     for (size_t w = 0; w < words_; ++w) {
-      const uint64_t lacking = held_u[w] & ~held_v[w];
-      const uint64_t moved_in = lacking & ~original_u[w];
-      if ((moved_in & original_v[w]) != 0) {
-        return static_cast<uint32_t>(w * 64 + std::countr_zero(moved_in & original_v[w]));
+      const uint64_t lacking = p.held_u[w] & ~p.held_v[w];
+      const uint64_t moved_in = lacking & ~p.original_u[w];
+      if ((moved_in & p.original_v[w]) != 0) {
+        return static_cast<uint32_t>(w * 64 + std::countr_zero(moved_in & p.original_v[w]));
       }
       if (moved_in != 0 && arrived == kNone) {
         arrived = static_cast<uint32_t>(w * 64 + std::countr_zero(moved_in));
@@ -249,6 +228,31 @@ class Work {
   }
 
  private:
+  int compute_pass_cost(uint32_t u, uint32_t v) const {
+    const PairWords p = words_of(u, v);
+    int cost = kNoHop;
+    for (size_t w = 0; w < words_; ++w) {
+      const uint64_t lacking = p.held_u[w] & ~p.held_v[w];
+      const uint64_t arrived = lacking & ~p.original_u[w];
+      if ((arrived & p.original_v[w]) != 0) return -1;
+      if (arrived != 0) cost = 0;
+      if (lacking != 0 && cost == kNoHop) cost = 1;
+    }
+    return cost;
+  }
+
+  // The bitset words of what u and v hold now and held before the plan.
+  struct PairWords {
+    const uint64_t* held_u;
+    const uint64_t* original_u;
+    const uint64_t* held_v;
+    const uint64_t* original_v;
+  };
+  PairWords words_of(uint32_t u, uint32_t v) const {
+    return {&holds_[size_t{u} * words_], &original_[size_t{u} * words_],
+            &holds_[size_t{v} * words_], &original_[size_t{v} * words_]};
+  }
+
   // Is `a` fuller than `b` relative to their shares? count_a / share_a > count_b / share_b.
   bool fuller(uint32_t a, uint32_t b) const {
     const Quota& qa = replica_quota_[a];
