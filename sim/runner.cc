@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <memory>
 #include <iomanip>
 #include <set>
 
@@ -407,24 +409,31 @@ class FaultPlayer {
   }
 
   template <class Make, class Done>
-  void admin_with(const char* what, Make make, Done done) {
-    auto shared_make = std::make_shared<Make>(std::move(make));
-    auto shared_done = std::make_shared<Done>(std::move(done));
-    auto attempt = std::make_shared<std::function<void(World&)>>();
-    *attempt = [this, what, shared_make, shared_done, attempt](World& w) {
+  void admin_with(const char* /*what*/, Make make, Done done) {
+    // The task lives as long as the player; each retry runs it through a plain pointer (a task
+    // that captured itself would never be freed).
+    auto* attempt = retried(nullptr);
+    *attempt = [this, make = std::move(make), done = std::move(done), attempt](World& w) mutable {
       const auto meta = w.meta_state();
-      if (meta && meta->initialized() && (*shared_done)(*meta)) return;
-      if (meta && meta->initialized()) (void)w.propose_meta((*shared_make)(*meta));
-      if (w.now() + kAdminRetry <= run_end_) w.schedule(w.now() + kAdminRetry, *attempt);
-      (void)what;
+      if (meta && meta->initialized() && done(*meta)) return;
+      if (meta && meta->initialized()) (void)w.propose_meta(make(*meta));
+      if (w.now() + kAdminRetry <= run_end_) {
+        w.schedule(w.now() + kAdminRetry, [attempt](World& again) { (*attempt)(again); });
+      }
     };
     (*attempt)(world_);
+  }
+
+  // A task retried until it is done, owned by the player.
+  std::function<void(World&)>* retried(std::function<void(World&)> task) {
+    tasks_.push_back(std::make_unique<std::function<void(World&)>>(std::move(task)));
+    return tasks_.back().get();
   }
 
   // A leaving node stops once no shard lists it and no move involves it (a member of the
   // metadata group keeps running for it).
   void decommission_when_empty(NodeId id) {
-    auto check = std::make_shared<std::function<void(World&)>>();
+    auto* check = retried(nullptr);
     *check = [id, check, this](World& w) {
       const auto meta = w.meta_state();
       bool empty = meta && meta->initialized() && meta->moves_unfinished() == 0;
@@ -443,9 +452,11 @@ class FaultPlayer {
         }
         return;
       }
-      if (w.now() + kAdminRetry <= run_end_) w.schedule(w.now() + kAdminRetry, *check);
+      if (w.now() + kAdminRetry <= run_end_) {
+        w.schedule(w.now() + kAdminRetry, [check](World& again) { (*check)(again); });
+      }
     };
-    world_.schedule(world_.now() + kAdminRetry, *check);
+    world_.schedule(world_.now() + kAdminRetry, [check](World& again) { (*check)(again); });
   }
 
   static std::string describe(const std::vector<NodeId>& nodes) {
@@ -472,6 +483,7 @@ class FaultPlayer {
   World& world_;
   Clients& clients_;
   MembershipDriver membership_;
+  std::vector<std::unique_ptr<std::function<void(World&)>>> tasks_;  // retried operator writes
   Rng rng_;
   VirtualTime run_end_;
   const Chaos& chaos_;
