@@ -264,6 +264,7 @@ node::PlacementHostOptions World::placement_options() const {
   options.meta_voters = groups_.at(kFirstGroup);
   options.load_report_ticks = std::max(1, ticks_in(seconds(1), options_.tick));
   options.executor.load_check_ticks = 3 * options.load_report_ticks;
+  options.executor.move_timeout_ticks = ticks_in(seconds(10), options_.tick);
   return options;
 }
 
@@ -321,11 +322,19 @@ bool World::boot(SimNode& n) {
              " bytes (" + repaired->reason + ")");
   }
   std::vector<GroupId> hosted = hosted_by(n.id);
+  std::vector<node::ReplicaHistory> histories;
   if (sharded()) {
-    // And every replica a move brought here: the log holds what it stored.
+    // And every replica a move brought here: the log holds what it stored. A replica whose
+    // drop came after its creation stays dropped.
     for (GroupId group : n.storage->groups_in_log()) {
       if (groups_.count(group) && !std::count(hosted.begin(), hosted.end(), group)) {
         hosted.push_back(group);
+      }
+    }
+    histories = n.storage->histories();
+    for (const node::ReplicaHistory& history : histories) {
+      if (history.dropped_by > history.created_by) {
+        hosted.erase(std::remove(hosted.begin(), hosted.end(), history.group), hosted.end());
       }
     }
     std::sort(hosted.begin(), hosted.end());
@@ -344,6 +353,7 @@ bool World::boot(SimNode& n) {
   const int heartbeat_ticks = ticks_in(options_.heartbeat, options_.tick);
   n.host = std::make_unique<node::Host>(n.id, heartbeat_ticks);
   n.observed.clear();
+  for (const node::ReplicaHistory& history : histories) n.host->restore_replica_history(history);
   for (GroupId group : hosted) start_group(n, group, incarnation_rng);
   if (sharded()) n.host->enable_placement(placement_options());
   // Sharded: the host knows every shard's route (as a real node learns the map from the
@@ -612,6 +622,9 @@ void World::drain(SimNode& n, const std::vector<GroupId>& touched) {
 void World::start_persist(SimNode& n) {
   n.persisting = n.host->take_ready();
   node::HostReady& ready = *n.persisting;
+  // Replica histories ride on this Ready's sync (the writes below sync when they need to; a
+  // history that misses a sync is redone from the next command at worst).
+  for (const node::ReplicaHistory& history : ready.history) n.storage->keep_history(history);
   // The writes go to the disk (snapshot files, then the log: staged in memory, one write and one
   // sync request); they are durable only when the sync completes (on_sync_done).
   // A Ready that needs no sync (only the commit index moved) is staged at once, at no cost.
@@ -775,7 +788,7 @@ void World::check_moves_catch_up(SimNode& n, GroupId group, const raft::Raft& r,
       if (item.type != raft::ConfChangeType::kAddVoter) continue;
       const raft::Progress* pr = r.progress(item.node);
       const uint64_t match = pr ? pr->match.value : 0;
-      if (match + kMoveCatchUpLag + 1 >= e.index.value) continue;
+      if (match > 0 && match + kMoveCatchUpLag + 1 >= e.index.value) continue;
       check(group).add_violation(
           "move_catch_up", n.id,
           "group " + std::to_string(group.value) + ": n" + std::to_string(item.node.value) +

@@ -171,7 +171,8 @@ void Host::on_client_request(const ClientRequest& request) {
 }
 
 bool Host::has_ready() const {
-  if (!refused_.empty() || !control_out_.empty() || !create_.empty() || !dropped_.empty()) {
+  if (!refused_.empty() || !control_out_.empty() || !create_.empty() || !dropped_.empty() ||
+      !history_out_.empty()) {
     return true;
   }
   for (auto it = dirty_.begin(); it != dirty_.end();) {
@@ -255,6 +256,8 @@ HostReady Host::take_ready() {
   create_.clear();
   ready.dropped = std::move(dropped_);
   dropped_.clear();
+  ready.history = std::move(history_out_);
+  history_out_.clear();
   if (groups_.size() > 1) {
     // Peers in id order: what leaves does not depend on which group spoke first.
     auto by_peer = [](const PeerBatch& a, const PeerBatch& b) { return a.to < b.to; };
@@ -291,6 +294,16 @@ bool Host::propose_meta(const kv::Command& command) {
   return meta->propose(kv::encode_command(command)).has_value();
 }
 
+void Host::restore_replica_history(const ReplicaHistory& history) {
+  created_by_move_[history.group] = history.created_by;
+  dropped_by_move_[history.group] = history.dropped_by;
+}
+
+void Host::note_history(GroupId group) {
+  history_out_.push_back(
+      ReplicaHistory{group, created_by_move_[group], dropped_by_move_[group]});
+}
+
 void Host::send_control(NodeId to, GroupId group, shard::Control control) {
   GroupMessage message;
   message.group = group;
@@ -310,10 +323,18 @@ void Host::handle_control(NodeId from, const shard::Control& control) {
     case shard::ControlKind::kMove:
       if (hosts(group)) {
         moves_[group] = ActiveMove{control, from};
-      } else if (control.to == id_ && !creating_.count(group)) {
+        // A move that brings the replica here owns it from now on: an older move's drop, arriving
+        // late, must not take it.
+        if (control.to == id_ && !control.cancel && created_by_move_[group] < control.move_id) {
+          created_by_move_[group] = control.move_id;
+          note_history(group);
+        }
+      } else if (control.to == id_ && !control.cancel && !creating_.count(group) &&
+                 control.move_id > dropped_by_move_[group]) {
         // The move's new node: an empty replica, to receive the leader's log (or snapshot).
         creating_.insert(group);
         created_by_move_[group] = control.move_id;
+        note_history(group);
         create_.push_back(GroupToCreate{group, control.initial_voters});
       }
       break;
@@ -335,6 +356,9 @@ void Host::handle_control(NodeId from, const shard::Control& control) {
       if (created != created_by_move_.end() && created->second > control.move_id) break;
       remove_group(group);
       moves_.erase(group);
+      uint64_t& dropped = dropped_by_move_[group];
+      dropped = std::max(dropped, control.move_id);
+      note_history(group);
       dropped_.push_back(group);
       break;
     }
@@ -394,6 +418,20 @@ void Host::drive_move(GroupId group, Node& node, const shard::Control& move, Nod
   const bool to_voter = contains(conf.voters, move.to);
   const bool to_learner = contains(conf.learners, move.to);
   const bool from_member = contains(conf.voters, move.from) || contains(conf.learners, move.from);
+  if (move.cancel && !to_voter) {
+    // Roll back: take the learner out again; once it is no member, report the move cancelled.
+    if (to_learner) {
+      (void)node.propose_conf_change(
+          raft::ConfChange{{{raft::ConfChangeType::kRemoveNode, move.to}}});
+      return;
+    }
+    shard::Control report{shard::ControlKind::kMoveDone, move.move_id, move.shard, move.from,
+                          move.to, {}, {}};
+    report.cancel = true;
+    send_control(executor, group, std::move(report));
+    moves_.erase(group);
+    return;
+  }
   if (to_voter && !from_member) {
     shard::RouteEntry entry{move.shard, Epoch(0), conf.voters, id_};
     send_control(executor, group,
@@ -425,8 +463,12 @@ void Host::drive_move(GroupId group, Node& node, const shard::Control& move, Nod
     if (best != kNoNode) (void)node.transfer_leadership(best);
     return;
   }
+  // Caught up: the learner has answered (match above 0: a learner whose host never created
+  // its replica has acknowledged nothing, however short the log), is heard from, and is within
+  // the lag of the log's end.
   const raft::Progress* pr = raft.progress(move.to);
-  if (pr == nullptr || pr->match.value + placement_->catch_up_lag < raft.log().last_index().value) {
+  if (pr == nullptr || pr->match.value == 0 || !pr->recent_active ||
+      pr->match.value + placement_->catch_up_lag < raft.log().last_index().value) {
     return;  // still catching up (snapshot, then log)
   }
   (void)node.propose_conf_change(raft::ConfChange{{{raft::ConfChangeType::kAddVoter, move.to},

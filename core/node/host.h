@@ -57,6 +57,17 @@ struct GroupToCreate {
   std::vector<NodeId> initial_voters;
 };
 
+// Which moves a replica's life on this host belongs to: the move that created it (0: an initial
+// replica) and the move whose drop removed it (0: none). The driver keeps them durable and gives
+// them back at a restart (restore_replica_history): a drop or a command older than the replica's
+// creation is stale, and a dropped replica stays dropped (TiKV's tombstones).
+struct ReplicaHistory {
+  GroupId group;
+  uint64_t created_by = 0;
+  uint64_t dropped_by = 0;
+  bool operator==(const ReplicaHistory&) const = default;
+};
+
 // How a sharded host drives placement: the executor (on the metadata group's leader), moves (on
 // shard leaders) and preferred leaders, every `interval_ticks`.
 struct PlacementHostOptions {
@@ -92,6 +103,7 @@ struct HostReady {
   std::vector<ClientReply> refused;              // requests for groups not hosted here
   std::vector<GroupToCreate> create;             // replicas to create (a move's new node)
   std::vector<GroupId> dropped;                  // replicas dropped: the driver closes their logs
+  std::vector<ReplicaHistory> history;           // to keep durable (see ReplicaHistory)
   size_t message_count() const;
 };
 
@@ -146,6 +158,9 @@ class Host {
   // request for a shard must carry the shard's current epoch: else kStaleEpoch (or kRedirect
   // when this host is the one behind), and every redirect carries the host's route entry.
   void on_client_request(const ClientRequest& request);
+
+  // After a restart: what the driver kept of each replica's history.
+  void restore_replica_history(const ReplicaHistory& history);
 
   // Sharded: placement. The host runs the executor while it leads the metadata group, drives
   // the moves of the shards it leads, and hands shards to their preferred leaders.
@@ -209,11 +224,16 @@ class Host {
   // The move that created this host's replica of a group (none: an initial replica); a drop
   // for an older move is stale (the replica was added back since) and ignored.
   std::map<GroupId, uint64_t> created_by_move_;
+  // The move whose drop removed this host's replica of a group: a command of that move or an
+  // older one must not create the replica again.
+  std::map<GroupId, uint64_t> dropped_by_move_;
   std::set<GroupId> creating_;                        // asked of the driver, not yet added
   std::vector<GroupMessage> control_out_;             // placement messages for the next Ready
   std::vector<GroupToCreate> create_;
   std::vector<GroupId> dropped_;
   std::map<uint32_t, uint64_t> served_;  // requests per shard since the last load report
+  std::vector<ReplicaHistory> history_out_;
+  void note_history(GroupId group);
   std::vector<GroupId> taken_;        // groups whose Ready is being handled
 };
 

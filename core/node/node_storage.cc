@@ -87,6 +87,31 @@ bool NodeStorage::needs_sync(GroupId group, const NodeReady& ready) const {
   return hs->term != it->second.synced_term || hs->vote != it->second.synced_vote;
 }
 
+namespace {
+constexpr uint64_t kHistoryGroupBase = uint64_t{1} << 62;  // far above any real group id
+}  // namespace
+
+void NodeStorage::keep_history(const ReplicaHistory& history) {
+  raft::HardState state;
+  state.term = Term(history.created_by);
+  state.vote = NodeId(history.dropped_by);
+  GRAPE_ASSERT(wal_->group(GroupId(kHistoryGroupBase + history.group.value))
+                   .set_hard_state(state)
+                   .is_ok(),
+               "staging cannot fail");
+}
+
+std::vector<ReplicaHistory> NodeStorage::histories() const {
+  std::vector<ReplicaHistory> out;
+  for (GroupId id : wal_->groups()) {
+    if (id.value < kHistoryGroupBase) continue;
+    const raft::HardState state = wal_->group(id).hard_state();
+    out.push_back(ReplicaHistory{GroupId(id.value - kHistoryGroupBase), state.term.value,
+                                 state.vote.value});
+  }
+  return out;
+}
+
 bool NodeStorage::needs_sync(std::span<const GroupReady> readies) const {
   for (const GroupReady& g : readies) {
     if (needs_sync(g.group, g.ready)) return true;

@@ -100,6 +100,12 @@ class NodeStorage {
   [[nodiscard]] Status<std::string> persist(std::span<const GroupReady> readies);
   bool needs_sync(std::span<const GroupReady> readies) const;
 
+  // Replica histories (node::ReplicaHistory), kept in the log as the hard state of a reserved
+  // group per replica (term: the creating move, vote: the dropping move), so that they replay
+  // with it; staged now, durable with the next sync.
+  void keep_history(const ReplicaHistory& history);
+  std::vector<ReplicaHistory> histories() const;
+
  private:
   // One group's durable state and the progress of the Ready being persisted.
   struct GroupState {

@@ -30,6 +30,9 @@ struct Control {
   std::vector<NodeId> initial_voters;  // kMove: the group's first configuration
   std::vector<RouteEntry> routes;      // kRoute; kMoveDone: the shard's new entry
   std::vector<std::pair<uint32_t, uint64_t>> loads;  // kLoad: (shard, requests)
+  // kMove: roll the move back instead (its target left, or it made no progress in time);
+  // kMoveDone: it was rolled back (`to` is no member), not done.
+  bool cancel = false;
   bool operator==(const Control&) const = default;
 };
 

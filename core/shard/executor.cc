@@ -23,6 +23,7 @@ const ShardMap& Executor::initial_map() const {
 void Executor::reset() {
   done_reports_.clear();
   last_sent_.clear();
+  started_at_.clear();
   broadcast_.clear();
   last_full_routes_ = 0;
   recent_load_.clear();
@@ -52,7 +53,18 @@ void Executor::record_done(const MetaState& meta, ExecutorOutput& out, uint64_t&
     const Control& report = it->second;
     auto record = meta.moves.find(report.move_id);
     if (record == meta.moves.end() || record->second.state != MoveState::kRunning ||
-        report.routes.empty() || report.shard >= meta.map.shard_count()) {
+        report.shard >= meta.map.shard_count() || (!report.cancel && report.routes.empty())) {
+      it = done_reports_.erase(it);
+      continue;
+    }
+    if (report.cancel) {  // rolled back: the map stays; the target drops what it received
+      MoveRecord cancelled = record->second;
+      cancelled.state = MoveState::kCancelled;
+      out.proposals.push_back(put_move(cancelled));
+      out.sends.push_back({report.to, Control{ControlKind::kDrop, report.move_id, report.shard,
+                                              report.from, report.to, {}, {}}});
+      last_sent_.erase(report.move_id);
+      started_at_.erase(report.move_id);
       it = done_reports_.erase(it);
       continue;
     }
@@ -72,7 +84,20 @@ void Executor::record_done(const MetaState& meta, ExecutorOutput& out, uint64_t&
                                               report.from, report.to, {}, {}}});
     ++version;
     last_sent_.erase(report.move_id);
+    started_at_.erase(report.move_id);
     it = done_reports_.erase(it);
+  }
+}
+
+// A pending move whose target is no longer an active node never starts.
+void Executor::cancel_pending_to_inactive(const MetaState& meta, ExecutorOutput& out) {
+  for (const auto& [id, record] : meta.moves) {
+    if (record.state != MoveState::kPending) continue;
+    const MetaNode* target = meta.node(record.move.to);
+    if (target != nullptr && target->state == NodeState::kActive) continue;
+    MoveRecord cancelled = record;
+    cancelled.state = MoveState::kCancelled;
+    out.proposals.push_back(put_move(cancelled));
   }
 }
 
@@ -89,6 +114,8 @@ void Executor::start_pending(const MetaState& meta, ExecutorOutput& out) {
   for (const auto& [id, record] : meta.moves) {
     if (running >= options_.moves_in_flight_max) break;
     if (record.state != MoveState::kPending || busy.count(record.move.shard)) continue;
+    const MetaNode* target = meta.node(record.move.to);
+    if (target == nullptr || target->state != NodeState::kActive) continue;
     MoveRecord started = record;
     started.state = MoveState::kRunning;
     out.proposals.push_back(put_move(started));
@@ -107,8 +134,13 @@ void Executor::send_running(const MetaState& meta, uint64_t now_tick, ExecutorOu
       continue;
     }
     last_sent_[id] = now_tick;
+    started_at_.emplace(id, now_tick);
     Control command{ControlKind::kMove, id, record.move.shard, record.move.from, record.move.to,
                     {}, {}};
+    // Roll back a move whose target left, or that made no progress in time.
+    const MetaNode* target = meta.node(record.move.to);
+    command.cancel = target == nullptr || target->state != NodeState::kActive ||
+                     now_tick >= started_at_[id] + static_cast<uint64_t>(options_.move_timeout_ticks);
     auto initial = options_.initial_voters.find(record.move.shard);
     if (initial != options_.initial_voters.end()) command.initial_voters = initial->second;
     std::set<NodeId> targets(meta.map.shards[record.move.shard].replicas.begin(),
@@ -223,6 +255,7 @@ ExecutorOutput Executor::tick(const MetaState& meta, uint64_t now_tick,
   }
   uint64_t version = meta.map.version;
   record_done(meta, out, version);
+  cancel_pending_to_inactive(meta, out);
   start_pending(meta, out);
   send_running(meta, now_tick, out);
   check_load(meta, now_tick);

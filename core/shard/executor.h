@@ -39,6 +39,9 @@ struct ExecutorOptions {
   // Every route that differs from the first map goes to every node again this often (a node
   // that was down or cut off when a route changed catches up).
   int full_routes_ticks = 500;
+  // A running move that is not done this long after it started is rolled back (its target is
+  // down or cannot catch up); so is any move whose target is no longer an active node.
+  int move_timeout_ticks = 3000;
   // Load: every `load_check_ticks` the requests reported per shard are summed per node (at the
   // shards' preferred leaders); a node above the mean by more than `load_threshold_pct` gets a
   // load-aware plan (leaders moved to even out requests served).
@@ -75,6 +78,7 @@ class Executor {
   void record_done(const MetaState& meta, ExecutorOutput& out, uint64_t& version);
   void start_pending(const MetaState& meta, ExecutorOutput& out);
   void send_running(const MetaState& meta, uint64_t now_tick, ExecutorOutput& out);
+  void cancel_pending_to_inactive(const MetaState& meta, ExecutorOutput& out);
   void maybe_plan(const MetaState& meta, ExecutorOutput& out, uint64_t& version);
   void check_load(const MetaState& meta, uint64_t now_tick);
   void broadcast_routes(const MetaState& meta, const std::vector<NodeId>& all_nodes,
@@ -85,6 +89,7 @@ class Executor {
   ExecutorOptions options_;
   std::map<uint64_t, Control> done_reports_;     // by move id, until recorded
   std::map<uint64_t, uint64_t> last_sent_;       // move id -> tick its command last went out
+  std::map<uint64_t, uint64_t> started_at_;      // move id -> tick this executor first sent it
   std::map<uint32_t, RouteEntry> broadcast_;     // what every node was last sent, per shard
   bool proposed_initial_ = false;
   uint64_t initial_proposed_at_ = 0;  // tick

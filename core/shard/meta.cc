@@ -88,6 +88,8 @@ std::string to_string(MoveState state) {
       return "running";
     case MoveState::kDone:
       return "done";
+    case MoveState::kCancelled:
+      return "cancelled";
   }
   return "pending";
 }
@@ -107,7 +109,7 @@ const MetaNode* MetaState::node(NodeId id) const {
 
 size_t MetaState::moves_unfinished() const {
   return static_cast<size_t>(std::count_if(moves.begin(), moves.end(), [](const auto& entry) {
-    return entry.second.state != MoveState::kDone;
+    return entry.second.state == MoveState::kPending || entry.second.state == MoveState::kRunning;
   }));
 }
 
@@ -147,9 +149,10 @@ MetaState decode_meta(const kv::KvStore& store) {
         continue;
       }
       record.move = Move{static_cast<uint32_t>(shard), NodeId(from), NodeId(to)};
-      record.state = parts[3] == "done"      ? MoveState::kDone
-                     : parts[3] == "running" ? MoveState::kRunning
-                                             : MoveState::kPending;
+      record.state = parts[3] == "done"        ? MoveState::kDone
+                     : parts[3] == "cancelled" ? MoveState::kCancelled
+                     : parts[3] == "running"   ? MoveState::kRunning
+                                               : MoveState::kPending;
       state.moves[number] = record;
     } else if (key == kVersionKey) {
       if (parse_u64(value, number)) {

@@ -6,7 +6,8 @@
 //
 //   \x01node/00007      "w1 active"            (weight, active | leaving)
 //   \x01shard/00005     "e3 r1,4,6 l4"         (epoch, replicas, preferred leader)
-//   \x01move/00000012   "s5 f2 t6 running"     (shard, from, to, pending | running | done)
+//   \x01move/00000012   "s5 f2 t6 running"     (shard, from, to, pending | running | done |
+//                                               cancelled)
 //   \x01version         "9"                    (the map's version)
 //   \x01rebalance       "2"                    (rebalances asked for by an operator)
 //
@@ -24,7 +25,7 @@
 namespace grape::shard {
 
 enum class NodeState : uint8_t { kActive, kLeaving };
-enum class MoveState : uint8_t { kPending, kRunning, kDone };
+enum class MoveState : uint8_t { kPending, kRunning, kDone, kCancelled };
 
 struct MoveRecord {
   uint64_t id = 0;
