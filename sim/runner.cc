@@ -931,6 +931,8 @@ void check_history(const Scenario& scenario, const CheckLimits& limits, World& w
 
 }  // namespace
 
+namespace {
+
 // Does the scenario move replicas (nodes joining or leaving, rebalances)?
 bool scenario_moves_replicas(const Scenario& scenario) {
   for (const FaultStep& step : scenario.faults) {
@@ -942,6 +944,8 @@ bool scenario_moves_replicas(const Scenario& scenario) {
   }
   return false;
 }
+
+}  // namespace
 
 RunResult run_scenario(const Scenario& scenario, uint64_t seed, const RunOptions& options) {
   GRAPE_ASSERT(!unsupported_feature(scenario), "run_scenario on an unsupported scenario");
