@@ -368,7 +368,8 @@ void Host::handle_control(NodeId from, const shard::Control& control) {
 // While this host leads the metadata group, with nothing of its own in flight there: one look by
 // the executor at the state, its writes proposed, its messages sent.
 void Host::run_executor() {
-  Node* meta = groups_.count(shard::kMetaGroup) ? groups_[shard::kMetaGroup].node.get() : nullptr;
+  auto found = groups_.find(shard::kMetaGroup);
+  Node* meta = found == groups_.end() ? nullptr : found->second.node.get();
   if (meta == nullptr || meta->raft().role() != raft::Role::kLeader) {
     if (executor_) executor_->reset();
     return;
@@ -377,10 +378,13 @@ void Host::run_executor() {
   if (log.applied() != log.last_index() || log.term(log.committed()) != meta->raft().term()) {
     return;  // its last writes are not applied yet, or its term has not committed: look later
   }
-  const shard::MetaState state = shard::decode_meta(meta->kv());
-  std::vector<NodeId> all_nodes;
-  for (const shard::MetaNode& node : state.nodes) all_nodes.push_back(node.id);
-  shard::ExecutorOutput out = executor_->tick(state, ticks_, all_nodes);
+  // Decoded again only when the metadata group applied something new (a 1024-shard map is 1024
+  // keys, and the executor looks every heartbeat).
+  if (!meta_cache_ || meta_cache_index_ != log.applied()) {
+    meta_cache_ = shard::decode_meta(meta->kv());
+    meta_cache_index_ = log.applied();
+  }
+  shard::ExecutorOutput out = executor_->tick(*meta_cache_, ticks_);
   for (const kv::Command& command : out.proposals) {
     (void)meta->propose(kv::encode_command(command));
   }

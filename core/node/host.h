@@ -215,6 +215,8 @@ class Host {
   // Placement (sharded hosts).
   std::optional<PlacementHostOptions> placement_;
   std::unique_ptr<shard::Executor> executor_;
+  std::optional<shard::MetaState> meta_cache_;  // the metadata state as of meta_cache_index_
+  LogIndex meta_cache_index_;
   struct ActiveMove {
     shard::Control move;
     NodeId executor;  // where to report it done

@@ -215,8 +215,7 @@ void Executor::check_load(const MetaState& meta, uint64_t now_tick) {
   ++load_triggers_;
 }
 
-void Executor::broadcast_routes(const MetaState& meta, const std::vector<NodeId>& all_nodes,
-                                uint64_t now_tick, ExecutorOutput& out) {
+void Executor::broadcast_routes(const MetaState& meta, uint64_t now_tick, ExecutorOutput& out) {
   Control update{ControlKind::kRoute, 0, 0, {}, {}, {}, {}};
   if (meta.map.version > 1 &&
       now_tick >= last_full_routes_ + static_cast<uint64_t>(options_.full_routes_ticks)) {
@@ -237,11 +236,10 @@ void Executor::broadcast_routes(const MetaState& meta, const std::vector<NodeId>
     update.routes.push_back(entry);
   }
   if (update.routes.empty()) return;
-  for (NodeId node : all_nodes) out.sends.push_back({node, update});
+  for (const MetaNode& node : meta.nodes) out.sends.push_back({node.id, update});
 }
 
-ExecutorOutput Executor::tick(const MetaState& meta, uint64_t now_tick,
-                              const std::vector<NodeId>& all_nodes) {
+ExecutorOutput Executor::tick(const MetaState& meta, uint64_t now_tick) {
   ExecutorOutput out;
   if (!meta.initialized()) {
     // Once per leadership: the host only looks when everything proposed is applied, so a second
@@ -261,7 +259,7 @@ ExecutorOutput Executor::tick(const MetaState& meta, uint64_t now_tick,
   check_load(meta, now_tick);
   if (out.proposals.empty()) maybe_plan(meta, out, version);
   if (version != meta.map.version) out.proposals.push_back(put_version(version));
-  broadcast_routes(meta, all_nodes, now_tick, out);
+  broadcast_routes(meta, now_tick, out);
   return out;
 }
 

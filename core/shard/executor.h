@@ -60,8 +60,8 @@ class Executor {
   explicit Executor(ExecutorOptions options) : options_(std::move(options)) {}
 
   // One look at the state `meta` (the metadata group's, as applied by its leader, up to date).
-  // `all_nodes`: every node that may hold replicas or need routes.
-  ExecutorOutput tick(const MetaState& meta, uint64_t now_tick, const std::vector<NodeId>& all_nodes);
+  // Routes go to every node the state lists.
+  ExecutorOutput tick(const MetaState& meta, uint64_t now_tick);
   // A shard leader's report that a move is done.
   void on_move_done(const Control& report) { done_reports_[report.move_id] = report; }
   // A node's report of requests served per shard.
@@ -81,8 +81,7 @@ class Executor {
   void cancel_pending_to_inactive(const MetaState& meta, ExecutorOutput& out);
   void maybe_plan(const MetaState& meta, ExecutorOutput& out, uint64_t& version);
   void check_load(const MetaState& meta, uint64_t now_tick);
-  void broadcast_routes(const MetaState& meta, const std::vector<NodeId>& all_nodes,
-                        uint64_t now_tick, ExecutorOutput& out);
+  void broadcast_routes(const MetaState& meta, uint64_t now_tick, ExecutorOutput& out);
   // The cluster's first map, which every node starts from (computed once).
   const ShardMap& initial_map() const;
 

@@ -40,12 +40,6 @@ ExecutorOptions options(uint32_t shards) {
   return o;
 }
 
-std::vector<NodeId> ids(uint64_t count) {
-  std::vector<NodeId> out;
-  for (uint64_t id = 1; id <= count; ++id) out.push_back(NodeId(id));
-  return out;
-}
-
 TEST(MetaState, RoundTripsThroughTheKeyValueStore) {
   MetaGroup meta;
   const ShardMap map = *initial_placement(nodes(3), options(8).placement);
@@ -86,18 +80,18 @@ TEST(Executor, WritesTheFirstMapThenPlansAJoinAndRunsItsMoves) {
   MetaGroup meta;
   Executor executor(options(8));
   uint64_t tick = 0;
-  auto look = [&](const std::vector<NodeId>& all) {
-    ExecutorOutput out = executor.tick(meta.state(), tick += 10, all);
+  auto look = [&] {
+    ExecutorOutput out = executor.tick(meta.state(), tick += 10);
     meta.apply(out.proposals);
     return out;
   };
-  look(ids(3));  // the first map
+  look();  // the first map
   ASSERT_TRUE(meta.state().initialized());
   EXPECT_EQ(meta.state().map, *initial_placement(nodes(3), options(8).placement));
-  EXPECT_TRUE(look(ids(3)).empty());  // balanced: nothing to do
+  EXPECT_TRUE(look().empty());  // balanced: nothing to do
 
   meta.apply({put_node({NodeId(4), 1, NodeState::kActive})});
-  look(ids(4));  // the plan: n4's share, 6 of the 24 replicas, pending
+  look();  // the plan: n4's share, 6 of the 24 replicas, pending
   MetaState state = meta.state();
   ASSERT_EQ(state.moves.size(), 6u);
   for (const auto& [id, record] : state.moves) {
@@ -105,7 +99,7 @@ TEST(Executor, WritesTheFirstMapThenPlansAJoinAndRunsItsMoves) {
     EXPECT_EQ(record.move.to, NodeId(4));
   }
 
-  look(ids(4));  // two start (the limit): recorded running, no command yet
+  look();  // two start (the limit): recorded running, no command yet
   state = meta.state();
   auto running = [&] {
     std::vector<MoveRecord> out;
@@ -116,7 +110,7 @@ TEST(Executor, WritesTheFirstMapThenPlansAJoinAndRunsItsMoves) {
   };
   ASSERT_EQ(running().size(), 2u);
 
-  ExecutorOutput out = look(ids(4));  // their commands: to the shard's replicas and to n4
+  ExecutorOutput out = look();  // their commands: to the shard's replicas and to n4
   size_t commands = 0;
   for (const auto& [to, control] : out.sends) {
     if (control.kind != ControlKind::kMove) continue;
@@ -124,8 +118,8 @@ TEST(Executor, WritesTheFirstMapThenPlansAJoinAndRunsItsMoves) {
     EXPECT_EQ(control.to, NodeId(4));
   }
   EXPECT_EQ(commands, 2u * 4);  // 3 replicas + n4, each
-  EXPECT_TRUE(look(ids(4)).sends.empty());  // not again before resend_ticks
-  out = look(ids(4));
+  EXPECT_TRUE(look().sends.empty());  // not again before resend_ticks
+  out = look();
   EXPECT_FALSE(out.sends.empty());  // and then again
 
   // The first running move is reported done: recorded, the node left told to drop its replica.
@@ -136,7 +130,7 @@ TEST(Executor, WritesTheFirstMapThenPlansAJoinAndRunsItsMoves) {
   executor.on_move_done(Control{ControlKind::kMoveDone, first.id, first.move.shard,
                                 first.move.from, first.move.to, {},
                                 {RouteEntry{first.move.shard, Epoch(0), after, NodeId(4)}}});
-  out = look(ids(4));
+  out = look();
   state = meta.state();
   EXPECT_EQ(state.moves.at(first.id).state, MoveState::kDone);
   EXPECT_EQ(state.map.shards[first.move.shard].replicas, after);
@@ -147,7 +141,7 @@ TEST(Executor, WritesTheFirstMapThenPlansAJoinAndRunsItsMoves) {
   });
   EXPECT_TRUE(dropped);
   // The changed route goes to every node.
-  out = look(ids(4));
+  out = look();
   size_t routes = 0;
   for (const auto& [to, control] : out.sends) {
     if (control.kind == ControlKind::kRoute) ++routes;
@@ -158,13 +152,13 @@ TEST(Executor, WritesTheFirstMapThenPlansAJoinAndRunsItsMoves) {
 TEST(Executor, ANewExecutorResumesTheMovesRecordedRunning) {
   MetaGroup meta;
   Executor first(options(8));
-  meta.apply(first.tick(meta.state(), 10, ids(4)).proposals);
+  meta.apply(first.tick(meta.state(), 10).proposals);
   meta.apply({put_node({NodeId(4), 1, NodeState::kActive})});
-  meta.apply(first.tick(meta.state(), 20, ids(4)).proposals);  // plan
-  meta.apply(first.tick(meta.state(), 30, ids(4)).proposals);  // start two
+  meta.apply(first.tick(meta.state(), 20).proposals);  // plan
+  meta.apply(first.tick(meta.state(), 30).proposals);  // start two
   // The metadata leader crashes; another host's executor takes over with nothing in memory.
   Executor second(options(8));
-  const ExecutorOutput out = second.tick(meta.state(), 40, ids(4));
+  const ExecutorOutput out = second.tick(meta.state(), 40);
   size_t commands = 0;
   for (const auto& [to, control] : out.sends) {
     if (control.kind == ControlKind::kMove) ++commands;
