@@ -122,6 +122,14 @@ CLI::App* add_node_start(CLI::App& app, grape::cli::NodeStartArgs& a) {
                     "How long a client request may wait for Raft (default 5s)");
   start->add_option("--snapshot-every", a.snapshot_every,
                     "Applied entries between snapshots (default 100000, as etcd)");
+  start->add_option("--shards", a.shards,
+                    "A new cluster's shards, each its own Raft group (default 0: one group holds "
+                    "every key). Fixed at creation; later starts and joining nodes take the "
+                    "cluster's")
+      ->check(CLI::Range(0, 65536));
+  start->add_option("--replication", a.replication,
+                    "A new sharded cluster's replicas per shard (default 3)")
+      ->check(CLI::Range(1, 7));
   start->add_option("--log-level", a.log_level, "debug, info, warn or error (default info)");
   return start;
 }

@@ -13,6 +13,7 @@
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "net/peers.h"
+#include "core/shard/placement.h"
 #include "net/runtime.h"
 #include "sim/scenario.h"
 
@@ -40,7 +41,7 @@ const std::set<std::string>& config_keys() {
   static const std::set<std::string> keys{
       "id", "data-dir", "listen-peer", "listen-http", "initial-cluster", "initial-cluster-state",
       "cluster-id", "cluster-token", "heartbeat", "election-timeout", "tick", "request-timeout",
-      "log-level", "snapshot-every"};
+      "log-level", "snapshot-every", "shards", "replication"};
   return keys;
 }
 
@@ -80,12 +81,18 @@ std::optional<std::string> load_config(const std::string& file, NodeStartArgs& a
     if (key == "tick") fill(args.tick);
     if (key == "request-timeout") fill(args.request_timeout);
     if (key == "log-level") fill(args.log_level);
-    if (key == "snapshot-every" && !args.snapshot_every) {
+    auto fill_number = [&](std::optional<uint64_t>& field) -> std::optional<std::string> {
       char* end = nullptr;
       const unsigned long long n = std::strtoull(value.c_str(), &end, 10);
       if (value.empty() || *end != '\0') return where + ": must be a whole number";
-      args.snapshot_every = n;
-    }
+      if (!field) field = n;
+      return std::nullopt;
+    };
+    std::optional<std::string> bad;
+    if (key == "snapshot-every") bad = fill_number(args.snapshot_every);
+    if (key == "shards") bad = fill_number(args.shards);
+    if (key == "replication") bad = fill_number(args.replication);
+    if (bad) return bad;
   }
   return std::nullopt;
 }
@@ -162,6 +169,16 @@ int node_start(const NodeStartArgs& given) {
   config.tick_ms = *tick;
   config.request_timeout_ms = *timeout;
   config.snapshot_every = args.snapshot_every.value_or(100'000);
+  config.shards = static_cast<uint32_t>(args.shards.value_or(0));
+  config.replication = static_cast<uint32_t>(args.replication.value_or(3));
+  if (args.shards && *args.shards > shard::kMaxShards) {
+    return bad_input("--shards: at most " + std::to_string(shard::kMaxShards));
+  }
+  if (config.shards > 0 && !config.join &&
+      (config.replication == 0 || config.replication > config.initial_cluster.size())) {
+    return bad_input("--replication: " + std::to_string(config.replication) +
+                     " replicas per shard need at least as many nodes in --initial-cluster");
+  }
   config.log_level = args.log_level.value_or("info");
   return net::run_node(config);
 }

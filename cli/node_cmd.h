@@ -23,6 +23,8 @@ struct NodeStartArgs {
       initial_cluster_state, cluster_id, cluster_token, heartbeat, election_timeout, tick,
       request_timeout, log_level;
   std::optional<uint64_t> snapshot_every;
+  std::optional<uint64_t> shards;
+  std::optional<uint64_t> replication;
 };
 int node_start(const NodeStartArgs& args);
 

@@ -90,7 +90,7 @@ HttpResponse kv_response(const kv::Command& command,
 
 // One member as the API shows it: the leader knows everyone's match index; others do not.
 json member_json(Runtime& runtime, NodeId id) {
-  const raft::Raft& raft = runtime.node().raft();
+  const raft::Raft& raft = runtime.meta()->raft();
   const raft::ConfState& conf = raft.conf_state();
   const bool voter = raft::is_voter(conf, id);
   json m{{"id", node_name(id)},
@@ -109,20 +109,57 @@ json member_json(Runtime& runtime, NodeId id) {
   return m;
 }
 
+// A node with no replica of group 1 (sharded): the replicas it holds.
+json host_json(Runtime& runtime) {
+  node::Host& host = runtime.host();
+  size_t leaders = 0;
+  for (GroupId group : host.group_ids()) {
+    const node::Node* replica = host.group(group);
+    leaders += replica->raft().role() == raft::Role::kLeader ? 1 : 0;
+  }
+  return json{{"shards", runtime.params().shards},
+              {"replication", runtime.params().replication},
+              {"replicas", host.group_count()},
+              {"leaders", leaders}};
+}
+
 json cluster_json(Runtime& runtime) {
-  const raft::Raft& raft = runtime.node().raft();
+  node::Node* group1 = runtime.meta();
+  if (group1 == nullptr) {
+    return json{{"node", node_name(runtime.config().id)},
+                {"cluster_id", runtime.config().cluster_id},
+                {"sharding", host_json(runtime)}};
+  }
+  const raft::Raft& raft = group1->raft();
   json members = json::array();
   for (NodeId id : raft::members(raft.conf_state())) members.push_back(member_json(runtime, id));
-  return json{{"node", node_name(raft.id())},
-              {"cluster_id", runtime.config().cluster_id},
-              {"role", role_name(raft.role())},
-              {"leader", node_or_null(raft.leader())},
-              {"term", raft.term().value},
-              {"commit_index", raft.log().committed().value},
-              {"applied_index", raft.log().applied().value},
-              {"last_index", raft.log().last_index().value},
-              {"joint", !raft.conf_state().voters_outgoing.empty()},
-              {"members", members}};
+  json out{{"node", node_name(raft.id())},
+           {"cluster_id", runtime.config().cluster_id},
+           {"role", role_name(raft.role())},
+           {"leader", node_or_null(raft.leader())},
+           {"term", raft.term().value},
+           {"commit_index", raft.log().committed().value},
+           {"applied_index", raft.log().applied().value},
+           {"last_index", raft.log().last_index().value},
+           {"joint", !raft.conf_state().voters_outgoing.empty()},
+           {"members", members}};
+  if (runtime.sharded()) out["sharding"] = host_json(runtime);
+  return out;
+}
+
+// Calls about group 1 on a node that holds none of it (sharded): ask one that does.
+HttpResponse no_meta_response(Runtime& runtime) {
+  std::vector<NodeId> first;
+  for (const shard::NodeSpec& node : runtime.params().initial_nodes) first.push_back(node.id);
+  json holders = json::array();
+  std::string names;
+  for (NodeId id : shard::meta_voters_of(first)) {
+    holders.push_back(node_name(id));
+    names += (names.empty() ? "" : ", ") + node_name(id);
+  }
+  return error_response(503, node_name(runtime.config().id) +
+                                 " holds no replica of the metadata group: ask " + names,
+                        json{{"metadata_members", holders}});
 }
 
 std::string propose_error_text(const raft::ProposeError& error) {
@@ -181,12 +218,15 @@ void handle_kv(Runtime& runtime, const HttpRequest& request, const std::string& 
       if (consistency->second != "stale") {
         return respond(error_response(400, "consistency must be linearizable or stale"));
       }
-      // A stale read: this node's state as it is, without asking the leader.
-      Runtime::Outcome outcome;
-      outcome.result.value = runtime.node().kv().get(key);
-      outcome.index = runtime.node().raft().log().applied();
-      outcome.served_by = runtime.config().id;
-      return respond(kv_response(command, outcome));
+      // A stale read: this node's state as it is, without asking the leader (sharded: when it
+      // holds a replica of the key's shard; else the read goes to one that does).
+      if (const node::Node* replica = runtime.host().group(runtime.group_of_key(key))) {
+        Runtime::Outcome outcome;
+        outcome.result.value = replica->kv().get(key);
+        outcome.index = replica->raft().log().applied();
+        outcome.served_by = runtime.config().id;
+        return respond(kv_response(command, outcome));
+      }
     }
   }
   runtime.submit(command, [&runtime, command, respond = std::move(respond)](Runtime::Outcome outcome) {
@@ -202,7 +242,8 @@ void handle_kv(Runtime& runtime, const HttpRequest& request, const std::string& 
 }
 
 void handle_members(Runtime& runtime, const HttpRequest& request, const std::string& rest, Respond respond) {
-  node::Node& node = runtime.node();
+  if (runtime.meta() == nullptr) return respond(no_meta_response(runtime));
+  node::Node& node = *runtime.meta();
   const raft::Raft& raft = node.raft();
   if (request.method == "GET" && rest.empty()) {
     json members = json::array();
@@ -261,13 +302,13 @@ void handle_members(Runtime& runtime, const HttpRequest& request, const std::str
   runtime.request_drain();
   const LogIndex at = *index;
   log::info("proposed membership change at index {}: {}", at.value, node_name(id));
-  runtime.wait_until([&runtime, at] { return runtime.node().raft().log().applied() >= at; },
+  runtime.wait_until([&runtime, at] { return runtime.meta()->raft().log().applied() >= at; },
                      [&runtime, at, id, respond = std::move(respond)](bool applied) {
                        if (!applied) {
                          return respond(error_response(504, "the change was proposed but not applied in time; check GET /v1/members"));
                        }
                        json members = json::array();
-                       for (NodeId m : raft::members(runtime.node().raft().conf_state())) {
+                       for (NodeId m : raft::members(runtime.meta()->raft().conf_state())) {
                          members.push_back(member_json(runtime, m));
                        }
                        respond(json_response(200, json{{"id", node_name(id)}, {"index", at.value}, {"members", members}}));
@@ -278,7 +319,8 @@ void handle_transfer(Runtime& runtime, const HttpRequest& request, Respond respo
   if (!authorized(runtime, request)) {
     return respond(error_response(401, "admin call: needs Authorization: Bearer <cluster token>"));
   }
-  node::Node& node = runtime.node();
+  if (runtime.meta() == nullptr) return respond(no_meta_response(runtime));
+  node::Node& node = *runtime.meta();
   const raft::Raft& raft = node.raft();
   if (raft.role() != raft::Role::kLeader) {
     return respond(error_response(503, "not the leader: send this to the leader",
@@ -313,7 +355,7 @@ void handle_transfer(Runtime& runtime, const HttpRequest& request, Respond respo
                                        : node_name(to) + " is not a voter")));
   }
   runtime.request_drain();
-  runtime.wait_until([&runtime, to] { return runtime.node().raft().leader() == to; },
+  runtime.wait_until([&runtime, to] { return runtime.meta() && runtime.meta()->raft().leader() == to; },
                      [to, respond = std::move(respond)](bool done) {
                        if (!done) return respond(error_response(504, "leadership did not move in time"));
                        respond(json_response(200, json{{"leader", node_name(to)}}));
@@ -321,13 +363,15 @@ void handle_transfer(Runtime& runtime, const HttpRequest& request, Respond respo
 }
 
 MetricsGauges gauges(Runtime& runtime) {
-  const raft::Raft& raft = runtime.node().raft();
   MetricsGauges g;
-  g.term = raft.term().value;
-  g.is_leader = raft.role() == raft::Role::kLeader;
-  g.commit_index = raft.log().committed().value;
-  g.applied_index = raft.log().applied().value;
-  g.apply_lag = g.commit_index - std::min(g.commit_index, g.applied_index);
+  if (const node::Node* group1 = runtime.meta()) {
+    const raft::Raft& raft = group1->raft();
+    g.term = raft.term().value;
+    g.is_leader = raft.role() == raft::Role::kLeader;
+    g.commit_index = raft.log().committed().value;
+    g.applied_index = raft.log().applied().value;
+    g.apply_lag = g.commit_index - std::min(g.commit_index, g.applied_index);
+  }
   for (const auto& [peer, stats] : runtime.peers().stats()) {
     g.peer_send_queue_frames[node_name(peer)] = stats.queued_frames;
     g.peer_send_queue_bytes[node_name(peer)] = stats.queued_bytes;
@@ -369,11 +413,18 @@ void Runtime::handle_http(HttpRequest request, Respond respond) {
     return timed(json_response(200, json{{"status", "ok"}, {"node", node_name(config_.id)}}));
   }
   if (route == "ready") {
-    const raft::Raft& raft = node_->raft();
-    const bool ready = raft.leader() != kNoNode && raft.log().applied() >= raft.log().committed();
-    return timed(json_response(ready ? 200 : 503,
-                               json{{"ready", ready}, {"leader", node_or_null(raft.leader())},
-                                    {"node", node_name(config_.id)}}));
+    // Every replica here knows its group's leader and has applied what it knows committed.
+    bool ready = true;
+    for (GroupId group : host_->group_ids()) {
+      const raft::Raft& raft = host_->group(group)->raft();
+      ready &= raft.leader() != kNoNode && raft.log().applied() >= raft.log().committed();
+    }
+    const node::Node* group1 = meta();
+    return timed(json_response(
+        ready ? 200 : 503,
+        json{{"ready", ready},
+             {"leader", group1 ? node_or_null(group1->raft().leader()) : json(nullptr)},
+             {"node", node_name(config_.id)}}));
   }
   if (route == "metrics") {
     metrics_.peer_frames_dropped = peers_->frames_dropped();

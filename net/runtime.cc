@@ -48,8 +48,6 @@ Expected<std::map<NodeId, std::string>, std::string> parse_initial_cluster(const
   return out;
 }
 
-namespace {
-
 uint64_t random_seed() {
   uint64_t seed = 0;
   if (RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed) != 1) {
@@ -58,25 +56,10 @@ uint64_t random_seed() {
   return seed;
 }
 
+namespace {
+
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-// The snapshot every initial member starts from: index 1, term 1, the initial configuration and
-// the members' peer addresses. Identical on every member (the same --initial-cluster), so the
-// cluster's history starts the same everywhere; a node that joins later starts empty and receives
-// it (or a later one) from the leader.
-std::shared_ptr<const raft::Snapshot> bootstrap_snapshot(const RuntimeConfig& config) {
-  kv::KvStore store;
-  auto snapshot = std::make_shared<raft::Snapshot>();
-  for (const auto& [id, address] : config.initial_cluster) {
-    store.apply(kv::Command{kv::Op::kPut, kPeerAddressPrefix + node_name(id), address, {}});
-    snapshot->meta.conf_state.voters.push_back(id);
-  }
-  snapshot->meta.index = LogIndex(1);
-  snapshot->meta.term = Term(1);
-  snapshot->data = store.encode_snapshot();
-  return snapshot;
 }
 
 }  // namespace
@@ -117,40 +100,24 @@ Status<std::string> Runtime::start() {
       io_, peer_options, [this](NodeId id) { return peer_address(id); },
       [this](NodeId from, Frame frame) { on_frame(from, std::move(frame)); },
       [this](NodeId peer) {
-        if (stopped_ || !node_) return;
-        const bool was_leader = node_->raft().leader() == peer;
-        node_->report_peer_down(peer);
-        if (was_leader && node_->raft().leader() == kNoNode) {
+        if (stopped_ || !host_) return;
+        node::Node* group1 = meta();
+        const bool was_leader = group1 && group1->raft().leader() == peer;
+        host_->report_peer_down(peer);
+        if (was_leader && group1->raft().leader() == kNoNode) {
           log::info("connection from leader n{} closed: campaigning early", peer.value);
         }
         request_drain();
       });
   if (auto started = peers_->start(); !started) return started;
-  if (storage_->empty() && !config_.join) {
-    if (auto fresh = check_never_started(); !fresh) return fresh;
-    if (auto booted = storage_->bootstrap(bootstrap_snapshot(config_)); !booted) {
-      return Unexpected("cannot write the bootstrap snapshot: " + booted.error());
-    }
-    log::info("bootstrapped a new cluster of {} members", config_.initial_cluster.size());
+  // A first start: no cluster file (written before anything else) and nothing stored.
+  const bool fresh = !std::filesystem::exists(config_.data_dir + "/cluster") && storage_->empty();
+  if (fresh && !config_.join) {
+    if (auto checked = check_never_started(); !checked) return checked;
   }
-
-  node::NodeConfig node_config;
-  raft::Config& raft = node_config.raft;
-  raft.id = config_.id;
-  for (const auto& [id, address] : config_.initial_cluster) {
-    if (id != config_.id || !config_.join) raft.voters.push_back(id);
-  }
-  const auto ticks = [&](int64_t ms) {
-    return static_cast<int>(std::max<int64_t>(1, ms / config_.tick_ms));
-  };
-  raft.heartbeat_ticks = ticks(config_.heartbeat_ms);
-  raft.election_ticks = std::max(ticks(config_.election_timeout_ms), raft.heartbeat_ticks + 1);
-  raft.election_ticks_max = 2 * raft.election_ticks;
-  raft.snapshot = storage_->snapshot();
-  node_config.snapshot_every = config_.snapshot_every;
-  node_ = std::make_unique<node::Node>(node_config, storage_->log(), Rng(random_seed()));
-  last_term_ = node_->raft().term();
-  log::set_term(last_term_.value);
+  if (auto settled = settle_params(fresh); !settled) return settled;
+  if (auto booted = bootstrap_groups(); !booted) return booted;
+  if (auto started = start_host(); !started) return started;
   // Ids from a random point in a 2^62 space (no collision with an earlier incarnation's in flight).
   next_request_ = 1 + (random_seed() >> 2);
 
@@ -165,11 +132,17 @@ Status<std::string> Runtime::start() {
     log::info("received {}: stopping", signal == SIGTERM ? "SIGTERM" : "SIGINT");
     stop();
   });
-  const raft::RaftLog& raft_log = node_->raft().log();
-  log::info("started: peers on {}, HTTP on {}, data in {}; log {}..{}, commit {}, {} members",
-            config_.listen_peer, config_.listen_http, config_.data_dir,
-            raft_log.first_index().value, raft_log.last_index().value, raft_log.committed().value,
-            raft::members(node_->raft().conf_state()).size());
+  if (node::Node* group1 = meta()) {
+    const raft::RaftLog& raft_log = group1->raft().log();
+    log::info("started: peers on {}, HTTP on {}, data in {}; log {}..{}, commit {}, {} members{}",
+              config_.listen_peer, config_.listen_http, config_.data_dir,
+              raft_log.first_index().value, raft_log.last_index().value, raft_log.committed().value,
+              raft::members(group1->raft().conf_state()).size(),
+              sharded() ? "; " + std::to_string(host_->group_count()) + " replicas" : std::string());
+  } else {
+    log::info("started: peers on {}, HTTP on {}, data in {}; {} shard replicas", config_.listen_peer,
+              config_.listen_http, config_.data_dir, host_->group_count());
+  }
   next_tick_ = Clock::now();
   schedule_tick();
   return Status<std::string>::ok();
@@ -214,16 +187,18 @@ Status<std::string> Runtime::check_never_started() {
   return Status<std::string>::ok();
 }
 
-// Once this node has a leader, it records that it has run with this cluster (once).
+// Once this node has a leader, it records that it has run with this cluster (once). Sharded,
+// the metadata group's members do (they are the ones that bootstrap from an empty data dir).
 void Runtime::maybe_mark_started() {
-  if (marking_started_ || node_->raft().leader() == kNoNode ||
-      !raft::is_member(node_->raft().conf_state(), config_.id) ||
-      node_->kv().get(kStartedPrefix + node_name(config_.id))) {
+  node::Node* group1 = meta();
+  if (marking_started_ || group1 == nullptr || group1->raft().leader() == kNoNode ||
+      !raft::is_member(group1->raft().conf_state(), config_.id) ||
+      group1->kv().get(kStartedPrefix + node_name(config_.id))) {
     return;
   }
   marking_started_ = true;
-  submit(kv::Command{kv::Op::kPut, kStartedPrefix + node_name(config_.id), "1", {}},
-         [this](Outcome) { marking_started_ = false; });
+  submit_to(shard::kMetaGroup, kv::Command{kv::Op::kPut, kStartedPrefix + node_name(config_.id), "1", {}},
+            [this](Outcome) { marking_started_ = false; });
 }
 
 void Runtime::stop() {
@@ -252,9 +227,12 @@ void Runtime::stop() {
 }
 
 std::optional<std::string> Runtime::peer_address(NodeId id) const {
-  if (node_) {
-    if (auto address = node_->kv().get(kPeerAddressPrefix + node_name(id))) return address;
+  if (host_) {
+    if (const node::Node* group1 = host_->group(shard::kMetaGroup)) {
+      if (auto address = group1->kv().get(kPeerAddressPrefix + node_name(id))) return address;
+    }
   }
+  if (auto it = addresses_.find(id); it != addresses_.end()) return it->second;
   auto it = config_.initial_cluster.find(id);
   if (it == config_.initial_cluster.end()) return std::nullopt;
   return it->second;
@@ -275,49 +253,94 @@ void Runtime::schedule_tick() {
 }
 
 void Runtime::on_tick() {
-  node_->tick();
+  ++ticks_;
+  host_->tick();
   expire_requests();
   maybe_mark_started();
-  // Requests that found no leader try again now (an election may have ended).
+  // Every 5 s the metadata leader shares the peer addresses it knows.
+  const uint64_t share_ticks = static_cast<uint64_t>(std::max<int64_t>(1, 5'000 / config_.tick_ms));
+  if (sharded() && ticks_ % share_ticks == 0) share_addresses();
+  // Requests that found no leader try again now (an election may have ended, a route arrived).
   for (auto& [id, pending] : pending_) {
     if (!pending.waiting_for_leader) continue;
     pending.waiting_for_leader = false;
     pending.forwards = 0;
-    pending.forwarded_to = kNoNode;
-    node_->on_client_request(node::ClientRequest{0, id, pending.command});
+    dispatch(id, guess_server(pending.group));
   }
   request_drain();
   schedule_tick();
 }
 
-void Runtime::on_frame(NodeId from, Frame frame) {
-  if (stopped_) return;
-  if (frame.kind == FrameKind::kMemberAnswer) {
-    storage::Reader r(frame.payload);
-    uint64_t asked = 0;
-    uint8_t started = 0;
-    if (!node_ && r.get(asked) && r.get(started) && asked == config_.id.value) {
-      member_answers_[from] = started != 0;
-      if (started != 0 || member_answers_.size() + 1 >= config_.initial_cluster.size()) io_.stop();
-    }
-    return;
-  }
-  if (frame.kind == FrameKind::kMemberQuery) {
-    // Nodes still deciding whether to bootstrap (empty, so they know of no one) answer too: a
-    // new cluster's members all ask each other at once.
-    storage::Reader r(frame.payload);
-    uint64_t asked = 0;
-    if (!r.get(asked)) return;
-    const bool started = node_ && node_->kv().get(kStartedPrefix + node_name(NodeId(asked)));
-    Bytes answer;
-    storage::put<uint64_t>(answer, asked);
-    storage::put<uint8_t>(answer, started ? 1 : 0);
-    peers_->send(from, encode_frame(FrameKind::kMemberAnswer, answer));
-    return;
-  }
-  if (!node_) return;  // still deciding whether to bootstrap: peers will resend
+// Frames exchanged before the host starts: whether this node ran here before (a new cluster's
+// members ask each other), and the cluster's parameters (a node joining asks). True: handled.
+bool Runtime::on_startup_frame(NodeId from, const Frame& frame) {
   switch (frame.kind) {
-    case FrameKind::kRaft: {
+    case FrameKind::kMemberAnswer: {
+      storage::Reader r(frame.payload);
+      uint64_t asked = 0;
+      uint8_t started = 0;
+      if (!host_ && r.get(asked) && r.get(started) && asked == config_.id.value) {
+        member_answers_[from] = started != 0;
+        if (started != 0 || member_answers_.size() + 1 >= config_.initial_cluster.size()) io_.stop();
+      }
+      return true;
+    }
+    case FrameKind::kMemberQuery: {
+      // Nodes still deciding whether to bootstrap (empty, so they know of no one) answer too: a
+      // new cluster's members all ask each other at once.
+      storage::Reader r(frame.payload);
+      uint64_t asked = 0;
+      if (!r.get(asked)) return true;
+      node::Node* group1 = meta();
+      const bool started = group1 && group1->kv().get(kStartedPrefix + node_name(NodeId(asked)));
+      Bytes answer;
+      storage::put<uint64_t>(answer, asked);
+      storage::put<uint8_t>(answer, started ? 1 : 0);
+      peers_->send(from, encode_frame(FrameKind::kMemberAnswer, answer));
+      return true;
+    }
+    case FrameKind::kClusterQuery:
+      if (host_) {
+        peers_->send(from, encode_frame(FrameKind::kClusterAnswer,
+                                        encode_cluster_params(params_with_addresses())));
+      }
+      return true;
+    case FrameKind::kClusterAnswer: {
+      auto params = decode_cluster_params(frame.payload);
+      if (!params) {
+        log::warn("dropping cluster parameters from n{}: {}", from.value, params.error());
+      } else if (!host_) {
+        params_answer_ = std::move(*params);
+        io_.stop();
+      } else {
+        for (const auto& [id, address] : params->addresses) {
+          if (id != config_.id) addresses_[id] = address;
+        }
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+void Runtime::on_frame(NodeId from, Frame frame) {
+  if (stopped_ || on_startup_frame(from, frame)) return;
+  if (!host_) return;  // still deciding whether to bootstrap: peers will resend
+  switch (frame.kind) {
+    case FrameKind::kBatch: {
+      auto batch = decode_batch(frame.payload, from, config_.id);
+      if (!batch) {
+        log::warn("dropping a batch from n{}: {}", from.value, batch.error());
+        return;
+      }
+      for (const node::HostError& error : host_->step(*batch)) {
+        log::debug("message from n{} for group {} not stepped: {}", from.value, error.group.value,
+                   error.detail);
+      }
+      break;
+    }
+    case FrameKind::kRaft: {  // a single group-1 message
       auto message = decode_message(frame.payload);
       if (!message) {
         log::warn("dropping a message from n{}: {}", from.value, message.error());
@@ -328,7 +351,7 @@ void Runtime::on_frame(NodeId from, Frame frame) {
                   message->from.value);
         return;
       }
-      if (auto stepped = node_->step(*message); !stepped) {
+      if (auto stepped = host_->step(node::GroupMessage{shard::kMetaGroup, *message, {}}); !stepped) {
         log::debug("message from n{} not stepped: {}", from.value, stepped.error().detail);
       }
       break;
@@ -339,7 +362,8 @@ void Runtime::on_frame(NodeId from, Frame frame) {
         log::warn("dropping a forwarded request from n{}: {}", from.value, request.error());
         return;
       }
-      node_->on_client_request(node::ClientRequest{from.value, request->id, std::move(request->command)});
+      host_->on_client_request(node::ClientRequest{from.value, request->id, std::move(request->command),
+                                                   request->group, request->epoch});
       break;
     }
     case FrameKind::kForwardReply: {
@@ -349,26 +373,54 @@ void Runtime::on_frame(NodeId from, Frame frame) {
         return;
       }
       on_reply(node::ClientReply{0, reply->id, reply->status, reply->leader_hint,
-                                 std::move(reply->result), reply->index},
+                                 std::move(reply->result), reply->index, reply->group,
+                                 std::move(reply->route)},
                from);
       break;
     }
-    case FrameKind::kMemberQuery:
-    case FrameKind::kMemberAnswer:
-    case FrameKind::kHandshake:
+    default:
       break;  // handled above; PeerNetwork never hands handshakes on
   }
   request_drain();
 }
 
 void Runtime::submit(kv::Command command, std::function<void(Outcome)> done) {
+  const GroupId group = group_of_key(command.key);
+  submit_to(group, std::move(command), std::move(done));
+}
+
+void Runtime::submit_to(GroupId group, kv::Command command, std::function<void(Outcome)> done) {
   const uint64_t id = next_request_++;
   PendingRequest& pending = pending_[id];
-  pending.command = command;
+  pending.command = std::move(command);
+  pending.group = group;
   pending.done = std::move(done);
   pending.deadline = Clock::now() + std::chrono::milliseconds(config_.request_timeout_ms);
-  node_->on_client_request(node::ClientRequest{0, id, std::move(command)});
-  request_drain();
+  dispatch(id, guess_server(group));
+}
+
+// Sends the request to `to` (this host or a peer) with the epoch of the route this node holds
+// for its shard; with nowhere to send it, it waits for the next tick.
+void Runtime::dispatch(uint64_t id, NodeId to) {
+  PendingRequest& pending = pending_.at(id);
+  if (to == kNoNode) {
+    pending.waiting_for_leader = true;
+    return;
+  }
+  Epoch epoch;
+  if (sharded() && shard::is_shard_group(pending.group)) {
+    if (const shard::RouteEntry* route = host_->route(shard::shard_of_group(pending.group))) {
+      epoch = route->epoch;
+    }
+  }
+  pending.forwarded_to = to == config_.id ? kNoNode : to;
+  if (to == config_.id) {
+    host_->on_client_request(node::ClientRequest{0, id, pending.command, pending.group, epoch});
+    request_drain();
+  } else {
+    peers_->send(to, encode_frame(FrameKind::kForward,
+                                  encode_forwarded_request({id, pending.command, pending.group, epoch})));
+  }
 }
 
 void Runtime::wait_until(std::function<bool()> ready, std::function<void(bool)> done) {
@@ -416,11 +468,12 @@ void Runtime::finish_waiters(const std::function<bool(const Waiter&)>& due, bool
 }
 
 // An answer for a request: ours (client 0) goes to its HTTP caller, after following a redirect
-// to the leader if need be; a peer's forwarded request goes back to that peer.
+// to the leader (or a newer route) if need be; a peer's forwarded request goes back to that peer.
 void Runtime::on_reply(const node::ClientReply& reply, NodeId served_by) {
   if (reply.client == kInternalClient) return;
   if (reply.client != 0) {
-    ForwardedReply forwarded{reply.request, reply.status, reply.leader_hint, reply.index, reply.result};
+    ForwardedReply forwarded{reply.request, reply.status, reply.leader_hint, reply.index,
+                             reply.result, reply.group, reply.route};
     peers_->send(NodeId(reply.client),
                  encode_frame(FrameKind::kForwardReply, encode_forwarded_reply(forwarded)));
     return;
@@ -432,20 +485,19 @@ void Runtime::on_reply(const node::ClientReply& reply, NodeId served_by) {
   // forged one, must not complete it).
   const NodeId expected = pending.forwarded_to == kNoNode ? config_.id : pending.forwarded_to;
   if (served_by != expected) return;
-  if (reply.status == node::ReplyStatus::kRedirect) {
-    // Nothing was proposed: send it on to the leader (a few hops at most, in case hints are
-    // stale), or wait for one to be elected.
-    const NodeId leader = reply.leader_hint;
-    if (leader != kNoNode && pending.forwards < 3) {
+  if (reply.status == node::ReplyStatus::kRedirect || reply.status == node::ReplyStatus::kStaleEpoch) {
+    // Nothing was proposed: send it on to the leader, or with the newer route (a few hops at
+    // most, in case hints are stale), or wait for a leader to be elected.
+    if (reply.route) host_->set_route(*reply.route);
+    NodeId next = reply.leader_hint;
+    if (next == kNoNode && (reply.route || reply.status == node::ReplyStatus::kStaleEpoch)) {
+      next = guess_server(pending.group);
+    }
+    if (next != kNoNode && pending.forwards < 4) {
       ++pending.forwards;
-      pending.forwarded_to = leader == config_.id ? kNoNode : leader;
-      if (leader == config_.id) {
-        node_->on_client_request(node::ClientRequest{0, reply.request, pending.command});
-        request_drain();
-      } else {
-        peers_->send(leader, encode_frame(FrameKind::kForward,
-                                          encode_forwarded_request({reply.request, pending.command})));
-      }
+      dispatch(reply.request, next == config_.id && !host_->hosts(pending.group)
+                                  ? guess_server(pending.group)
+                                  : next);
       return;
     }
     pending.waiting_for_leader = true;
@@ -469,36 +521,48 @@ void Runtime::request_drain() {
 
 // At most one Ready that needs a sync per turn of the loop: the events that arrive meanwhile
 // (acknowledgements, requests) are stepped before the next one, so it carries them all (one
-// write, one sync). Readies that need no sync (answers, applies, commit-index moves) are handled
-// at once, so that an answer leaves as soon as its entry applies.
+// write, one sync, for every group). Readies that need no sync (answers, applies, commit-index
+// moves) are handled at once, so that an answer leaves as soon as its entry applies.
 void Runtime::drain() {
   drain_posted_ = false;
   bool synced = false;
-  while (!stopped_ && !persisting_ && node_->has_ready()) {
+  while (!stopped_ && !persisting_ && host_->has_ready()) {
     if (synced) {
       request_drain();  // the next sync waits for the events queued meanwhile
       break;
     }
-    node::NodeReady ready = node_->take_ready();
-    synced = storage_->needs_sync(ready);
+    node::HostReady ready = host_->take_ready();
+    synced = storage_->needs_sync(ready.groups);
     handle_ready(std::move(ready));
   }
   observe_state();
   check_waiters();
 }
 
-void Runtime::handle_ready(node::NodeReady ready) {
-  send_messages(ready.raft.messages);
+void Runtime::handle_ready(node::HostReady ready) {
+  // Replica histories ride on this Ready's sync (a history that misses one is redone from the
+  // next command at worst).
+  for (const node::ReplicaHistory& history : ready.history) storage_->keep_history(history);
+  send_batches(ready.batches);
   // Answers report what was applied (or refused) before this Ready: they need not wait.
-  for (const node::ClientReply& reply : ready.replies) on_reply(reply, config_.id);
-  ready.replies.clear();
-  if (node_->raft().role() == raft::Role::kLeader) {
+  for (node::GroupReady& g : ready.groups) {
+    for (const node::ClientReply& reply : g.ready.replies) on_reply(reply, config_.id);
+    g.ready.replies.clear();
+  }
+  for (const node::ClientReply& reply : ready.refused) on_reply(reply, config_.id);
+  ready.refused.clear();
+  node::Node* group1 = meta();
+  if (group1 && group1->raft().role() == raft::Role::kLeader) {
     const auto now = Clock::now();
-    for (const raft::Entry& e : ready.raft.entries_to_persist) {
-      while (!proposed_at_.empty() && proposed_at_.back().first >= e.index) proposed_at_.pop_back();
-      proposed_at_.emplace_back(e.index, now);
+    for (const node::GroupReady& g : ready.groups) {
+      if (g.group != shard::kMetaGroup) continue;
+      for (const raft::Entry& e : g.ready.raft.entries_to_persist) {
+        while (!proposed_at_.empty() && proposed_at_.back().first >= e.index) proposed_at_.pop_back();
+        proposed_at_.emplace_back(e.index, now);
+      }
     }
   }
+  apply_placement(ready);
   if (persist(ready)) {
     finish(std::move(ready));
   } else {
@@ -507,8 +571,25 @@ void Runtime::handle_ready(node::NodeReady ready) {
   }
 }
 
+// Replicas a move dropped here (their logs are closed) or asks this node to create (empty, to
+// receive the leader's snapshot).
+void Runtime::apply_placement(node::HostReady& ready) {
+  for (const GroupId group : ready.dropped) {
+    storage_->close_group(group);
+    log::info("dropped its replica of group {} (moved away)", group.value);
+  }
+  for (const node::GroupToCreate& create : ready.create) {
+    if (host_->hosts(create.group)) continue;
+    if (auto started = start_group(create.group, create.initial_voters); !started) {
+      log::error("cannot create a replica for a move: {}", started.error());
+    } else {
+      log::info("created an empty replica of group {} for a move", create.group.value);
+    }
+  }
+}
+
 // A disk that refuses a write (full, I/O error) holds the Ready back and refuses client writes
-// (node.set_disk_failing) until a retry succeeds; nothing staged is lost meanwhile.
+// (host.set_disk_failing) until a retry succeeds; nothing staged is lost meanwhile.
 void Runtime::retry_persist() {
   retry_timer_.expires_after(std::chrono::milliseconds(10));
   retry_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -517,69 +598,87 @@ void Runtime::retry_persist() {
       retry_persist();
       return;
     }
-    node::NodeReady ready = std::move(*persisting_);
+    node::HostReady ready = std::move(*persisting_);
     persisting_.reset();
     finish(std::move(ready));
     request_drain();
   });
 }
 
-bool Runtime::persist(node::NodeReady& ready) {
-  if (!storage_->needs_sync(ready)) {
-    (void)storage_->persist(ready);  // staged only: durable with the next sync
+bool Runtime::persist(node::HostReady& ready) {
+  if (!storage_->needs_sync(ready.groups)) {
+    (void)storage_->persist(ready.groups);  // staged only: durable with the next sync
     return true;
   }
   const auto started = Clock::now();
-  if (auto persisted = storage_->persist(ready); !persisted) {
+  if (auto persisted = storage_->persist(ready.groups); !persisted) {
     if (!disk_refusing_) {
       log::error("the disk refused a write: {} (client writes refused until it recovers)",
                  persisted.error());
     }
     disk_refusing_ = true;
-    node_->set_disk_failing(true);
+    host_->set_disk_failing(true);
     return false;
   }
   if (disk_refusing_) log::info("the disk accepts writes again");
   disk_refusing_ = false;
-  node_->set_disk_failing(false);
+  host_->set_disk_failing(false);
   ++metrics_.wal_syncs;
   metrics_.wal_sync_latency.observe(seconds_since(started));
   return true;
 }
 
-void Runtime::finish(node::NodeReady ready) {
-  send_messages(ready.raft.messages_after_persist);
-  if (ready.raft.snapshot) {
-    ++metrics_.snapshots_installed;
-    log::info("installed a snapshot from the leader up to index {}", ready.raft.snapshot->meta.index.value);
+void Runtime::finish(node::HostReady ready) {
+  send_batches(ready.batches_after_persist);
+  bool applies = false;
+  for (const node::GroupReady& g : ready.groups) {
+    if (g.ready.raft.snapshot) {
+      ++metrics_.snapshots_installed;
+      log::info("group {}: installed a snapshot from the leader up to index {}", g.group.value,
+                g.ready.raft.snapshot->meta.index.value);
+    }
+    if (g.ready.snapshot_to_save) ++metrics_.snapshots_saved;
+    applies |= !g.ready.raft.entries_to_apply.empty();
   }
-  if (ready.snapshot_to_save) ++metrics_.snapshots_saved;
   const auto started = Clock::now();
-  const bool applies = !ready.raft.entries_to_apply.empty();
-  node_->advance();
+  host_->advance();
   if (applies) metrics_.apply_latency.observe(seconds_since(started));
 }
 
-void Runtime::send_messages(std::vector<raft::Message>& messages) {
-  for (const raft::Message& m : messages) {
-    peers_->send(m.to, encode_frame(FrameKind::kRaft, encode_message(m)));
+// One frame per peer. Placement controls a host sends itself (the executor to a shard it leads)
+// are stepped after this Ready, as if they had come back over the network.
+void Runtime::send_batches(const std::vector<node::PeerBatch>& batches) {
+  for (const node::PeerBatch& batch : batches) {
+    if (batch.messages.empty()) continue;
+    if (batch.to == config_.id) {
+      asio::post(io_, [this, batch] {
+        if (stopped_) return;
+        (void)host_->step(batch);
+        request_drain();
+      });
+      continue;
+    }
+    peers_->send(batch.to, encode_frame(FrameKind::kBatch, encode_batch(batch)));
   }
 }
 
 void Runtime::observe_state() {
-  const raft::Raft& raft = node_->raft();
+  node::Node* group1 = meta();
+  if (group1 == nullptr) return;
+  const raft::Raft& raft = group1->raft();
   if (raft.term() != last_term_) {
     last_term_ = raft.term();
     log::set_term(last_term_.value);
   }
   if (raft.role() != last_role_ || raft.leader() != last_leader_) {
     if (raft.leader() != last_leader_) ++metrics_.leader_changes;
+    const char* what = sharded() ? " of the metadata group" : "";
     if (raft.role() == raft::Role::kLeader) {
-      log::info("became leader");
+      log::info("became leader{}", what);
     } else if (raft.leader() != kNoNode) {
-      log::info("following leader n{}", raft.leader().value);
+      log::info("following leader n{}{}", raft.leader().value, what);
     } else if (last_leader_ != kNoNode) {
-      log::info("lost leader n{}", last_leader_.value);
+      log::info("lost leader n{}{}", last_leader_.value, what);
     }
     if (raft.role() != raft::Role::kLeader) proposed_at_.clear();
     last_role_ = raft.role();

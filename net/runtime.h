@@ -1,10 +1,15 @@
 #pragma once
-// NodeRuntime: one grape node process. The node core (core/node) that the simulator drives, here
-// on real sockets, the real disk and the steady clock, on one thread with one io_context:
+// NodeRuntime: one grape node process. The multi-Raft host (core/node/host.h) that the simulator
+// drives, here on real sockets, the real disk and the steady clock, on one thread with one
+// io_context:
 //
-//   peer frames ──┐                      ┌─> peer links (Raft messages, forwarded requests)
-//   HTTP requests ├─> Node ── Ready ─────┼─> write-ahead log + snapshots: one write, one fdatasync
-//   tick timer ───┘   (core/node)        └─> HTTP answers
+//   peer frames ──┐                      ┌─> peer links (one batch per peer: Raft, placement)
+//   HTTP requests ├─> Host ── Ready ─────┼─> write-ahead log + snapshots: one write, one fdatasync
+//   tick timer ───┘   (every group)      └─> HTTP answers
+//
+// Unsharded, the host holds one group (group 1) on every member. Sharded, it holds the replicas
+// the placement gives this node: the metadata group (on the first 3 or 5 nodes) and shard groups,
+// and any node takes any key, sending the request on to its shard's leader.
 //
 // Every event only steps the node and asks for one drain; the drain runs after the events already
 // queued, so the Readies of a burst of messages and requests share one write and one sync (group
@@ -31,6 +36,11 @@ struct RuntimeConfig {
   // an operator has added this node (POST /v1/members). Otherwise ("new") the members of
   // initial_cluster bootstrap the cluster together.
   bool join = false;
+  // A new cluster's shards (0: one Raft group holds every key, as before sharding) and each
+  // shard's replicas. Fixed at creation: later starts, and nodes that join, take them from the
+  // cluster (the data dir's "cluster" file, or a peer).
+  uint32_t shards = 0;
+  uint32_t replication = 3;
   std::string cluster_id = "grape";
   std::string token;  // the cluster token: peer handshakes and admin calls
   int64_t tick_ms = 10;

@@ -7,6 +7,7 @@
 
 #include "core/storage/codec.h"
 #include "core/storage/crc32c.h"
+#include "net/batch_wire.h"
 
 namespace grape::net {
 namespace {
@@ -212,6 +213,8 @@ Expected<raft::Message, std::string> decode_message(std::span<const std::byte> p
 Bytes encode_forwarded_request(const ForwardedRequest& request) {
   Bytes out;
   storage::put<uint64_t>(out, request.id);
+  storage::put<uint64_t>(out, request.group.value);
+  storage::put<uint64_t>(out, request.epoch.value);
   const Bytes command = kv::encode_command(request.command);
   out.insert(out.end(), command.begin(), command.end());
   return out;
@@ -221,8 +224,10 @@ Expected<ForwardedRequest, std::string> decode_forwarded_request(
     std::span<const std::byte> payload) {
   storage::Reader r(payload);
   ForwardedRequest request;
-  if (!r.get(request.id)) return Unexpected(std::string("forwarded request too short"));
-  auto command = kv::decode_command(Bytes(payload.begin() + 8, payload.end()));
+  if (!r.get(request.id) || !r.get(request.group.value) || !r.get(request.epoch.value)) {
+    return Unexpected(std::string("forwarded request too short"));
+  }
+  auto command = kv::decode_command(Bytes(payload.begin() + 24, payload.end()));
   if (!command) return Unexpected("forwarded request: " + command.error().detail);
   request.command = std::move(*command);
   return request;
@@ -240,21 +245,32 @@ Bytes encode_forwarded_reply(const ForwardedReply& reply) {
   storage::put<uint32_t>(out, static_cast<uint32_t>(value.size()));
   const auto* p = reinterpret_cast<const std::byte*>(value.data());
   out.insert(out.end(), p, p + value.size());
+  storage::put<uint64_t>(out, reply.group.value);
+  storage::put<uint8_t>(out, reply.route ? 1 : 0);
+  if (reply.route) put_route(out, *reply.route);
   return out;
 }
 
 Expected<ForwardedReply, std::string> decode_forwarded_reply(std::span<const std::byte> payload) {
   storage::Reader r(payload);
   ForwardedReply reply;
-  uint8_t status = 0, ok = 0, has_value = 0;
+  uint8_t status = 0, ok = 0, has_value = 0, has_route = 0;
   uint32_t size = 0;
   Bytes value;
   if (!r.get(reply.id) || !r.get(status) || !r.get(reply.leader_hint.value) ||
       !r.get(reply.index.value) || !r.get(ok) || !r.get(has_value) || !r.get(size) ||
-      !r.get_bytes(size, value) || !r.done()) {
+      !r.get_bytes(size, value) || !r.get(reply.group.value) || !r.get(has_route) ||
+      has_route > 1) {
     return Unexpected(std::string("forwarded reply does not decode"));
   }
-  if (status > static_cast<uint8_t>(node::ReplyStatus::kUnknown) || ok > 1 || has_value > 1) {
+  if (has_route == 1) {
+    auto route = get_route(payload.subspan(r.pos()));
+    if (!route) return Unexpected(std::string("forwarded reply: its route does not decode"));
+    reply.route = std::move(*route);
+  } else if (!r.done()) {
+    return Unexpected(std::string("forwarded reply: bytes after it"));
+  }
+  if (status > static_cast<uint8_t>(node::ReplyStatus::kStaleEpoch) || ok > 1 || has_value > 1) {
     return Unexpected(std::string("forwarded reply has an unknown status"));
   }
   reply.status = static_cast<node::ReplyStatus>(status);

@@ -22,7 +22,8 @@
 
 namespace grape::net {
 
-inline constexpr uint8_t kWireVersion = 1;
+// 2: many groups (kBatch, forwarded requests name their group).
+inline constexpr uint8_t kWireVersion = 2;
 inline constexpr size_t kFrameHeaderBytes = 12;
 inline constexpr uint32_t kFrameBytesMax = 64u << 20;  // a snapshot chunk or an append batch
 
@@ -36,8 +37,16 @@ enum class FrameKind : uint8_t {
   // (payload: u64 node id), and they answer (u64 node id, u8 1 if it has). See runtime.cc.
   kMemberQuery = 5,
   kMemberAnswer = 6,
+  // Everything one host sends a peer in one Ready: many groups' Raft messages and placement
+  // controls (batch_wire.h).
+  kBatch = 7,
+  // A node joining a sharded cluster asks a peer for the cluster's parameters (empty payload),
+  // and a peer that knows them answers (batch_wire.h's ClusterParams; an empty payload: it does
+  // not know them yet).
+  kClusterQuery = 8,
+  kClusterAnswer = 9,
 };
-inline constexpr uint8_t kFrameKindMax = 6;
+inline constexpr uint8_t kFrameKindMax = 9;
 
 struct Frame {
   FrameKind kind = FrameKind::kRaft;
@@ -67,18 +76,24 @@ Bytes encode_message(const raft::Message& message);
 Expected<raft::Message, std::string> decode_message(std::span<const std::byte> payload);
 
 // A client request forwarded to the leader by the node that received it: the leader answers with
-// a ForwardedReply carrying the same id. Encoding: u64 id | the kv command (kv.h's encoding).
+// a ForwardedReply carrying the same id.
+// Encoding: u64 id | u64 group | u64 epoch | the kv command (kv.h's encoding).
 struct ForwardedRequest {
   uint64_t id = 0;
   kv::Command command;
+  GroupId group{1};
+  Epoch epoch;  // sharded: the epoch of the route entry the sender used
 };
 // u64 id | u8 status | u64 leader hint | u64 index | u8 ok | u8 has value | u32 size | value
+// | u64 group | u8 has route | route (batch_wire.h)
 struct ForwardedReply {
   uint64_t id = 0;
   node::ReplyStatus status = node::ReplyStatus::kOk;
   NodeId leader_hint;
   LogIndex index;
   kv::Result result;
+  GroupId group{1};
+  std::optional<shard::RouteEntry> route;  // sharded redirects: the newer entry
 };
 Bytes encode_forwarded_request(const ForwardedRequest& request);
 Expected<ForwardedRequest, std::string> decode_forwarded_request(std::span<const std::byte> payload);

@@ -10,6 +10,7 @@
 #include "core/node/node_storage.h"
 #include "core/storage/snapshot_store.h"
 #include "core/storage/wal.h"
+#include "core/shard/layout.h"
 #include "core/shard/placement.h"
 #include "sim/sim_disk.h"
 
@@ -134,21 +135,16 @@ void World::place_groups() {
   if (!sharded()) {
     groups_[kFirstGroup] = all;
   } else {
-    const size_t meta = std::min(n, n >= 7 ? size_t{5} : size_t{3});
-    groups_[kFirstGroup] = std::vector<NodeId>(all.begin(), all.begin() + static_cast<long>(meta));
     std::vector<shard::NodeSpec> specs;
     for (NodeId id : all) specs.push_back({id, 1});
     shard::PlacementOptions placement;
     placement.shards = options_.shards;
     placement.replication = options_.replication;
-    auto map = shard::initial_placement(specs, placement);
-    GRAPE_ASSERT(map.has_value(), "placement: " << map.error().message);
-    for (uint32_t s = 0; s < options_.shards; ++s) {
-      std::vector<NodeId> replicas = map->shards[s].replicas;
-      std::sort(replicas.begin(), replicas.end());
-      groups_[shard_group(s)] = std::move(replicas);
-    }
-    shard_map_ = std::move(*map);
+    auto layout = shard::initial_layout(specs, placement);
+    GRAPE_ASSERT(layout.has_value(), "placement: " << layout.error().message);
+    groups_[kFirstGroup] = layout->meta_voters;
+    for (auto& [s, replicas] : layout->voters) groups_[shard_group(s)] = std::move(replicas);
+    shard_map_ = std::move(layout->map);
   }
   for (const auto& [group, voters] : groups_) {
     SafetyChecker& checker = checkers_[group];
@@ -324,20 +320,9 @@ bool World::boot(SimNode& n) {
   std::vector<GroupId> hosted = hosted_by(n.id);
   std::vector<node::ReplicaHistory> histories;
   if (sharded()) {
-    // And every replica a move brought here: the log holds what it stored. A replica whose
-    // drop came after its creation stays dropped.
-    for (GroupId group : n.storage->groups_in_log()) {
-      if (groups_.count(group) && !std::count(hosted.begin(), hosted.end(), group)) {
-        hosted.push_back(group);
-      }
-    }
+    // And every replica a move brought here, less those dropped since.
     histories = n.storage->histories();
-    for (const node::ReplicaHistory& history : histories) {
-      if (history.dropped_by > history.created_by) {
-        hosted.erase(std::remove(hosted.begin(), hosted.end(), history.group), hosted.end());
-      }
-    }
-    std::sort(hosted.begin(), hosted.end());
+    hosted = n.storage->replicas_at_start(std::move(hosted));
   }
   for (GroupId group : hosted) {
     if (auto group_opened = n.storage->open_group(group); !group_opened) {

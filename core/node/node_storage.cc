@@ -1,5 +1,7 @@
 #include "core/node/node_storage.h"
 
+#include <algorithm>
+
 #include "core/base/assert.h"
 
 namespace grape::node {
@@ -57,20 +59,27 @@ bool has_writes(const NodeReady& ready) {
          ready.raft.snapshot != nullptr || ready.snapshot_to_save != nullptr;
 }
 
-bool NodeStorage::empty() const {
-  const storage::GroupLog& log = wal_->group(options_.group);
-  return snapshot() == nullptr && log.snapshot_index() == LogIndex(0) &&
+bool NodeStorage::empty() const { return group_empty(options_.group); }
+
+bool NodeStorage::group_empty(GroupId group) const {
+  const storage::GroupLog& log = wal_->group(group);
+  return snapshot(group) == nullptr && log.snapshot_index() == LogIndex(0) &&
          log.last_index() == LogIndex(0) && log.hard_state() == raft::HardState{};
 }
 
-Status<std::string> NodeStorage::bootstrap(std::shared_ptr<const raft::Snapshot> snapshot) {
-  GRAPE_ASSERT(empty(), "bootstrap of a storage that holds state");
-  if (auto saved = snapshots_.save(options_.group, *snapshot); !saved) {
+Status<std::string> NodeStorage::bootstrap(GroupId group,
+                                           std::shared_ptr<const raft::Snapshot> snapshot,
+                                           bool sync) {
+  if (auto opened = open_group(group); !opened) return Unexpected(opened.error().message);
+  GRAPE_ASSERT(group_empty(group), "bootstrap of group " << group << ", which holds state");
+  if (auto saved = snapshots_.save(group, *snapshot); !saved) {
     return Unexpected(saved.error().message);
   }
-  log().mark_snapshot(snapshot->meta.index, snapshot->meta.term);
-  if (auto synced = wal_->sync(); !synced) return Unexpected(synced.error().detail);
-  GroupState& g = state(options_.group);
+  log(group).mark_snapshot(snapshot->meta.index, snapshot->meta.term);
+  if (sync) {
+    if (auto synced = wal_->sync(); !synced) return Unexpected(synced.error().detail);
+  }
+  GroupState& g = state(group);
   g.last_saved_snapshot = snapshot->meta;
   g.snapshot = std::move(snapshot);
   return Status<std::string>::ok();
@@ -110,6 +119,22 @@ std::vector<ReplicaHistory> NodeStorage::histories() const {
                                  state.vote.value});
   }
   return out;
+}
+
+std::vector<GroupId> NodeStorage::replicas_at_start(std::vector<GroupId> initial) const {
+  for (GroupId group : wal_->groups()) {
+    if (group.value < kHistoryGroupBase &&
+        std::find(initial.begin(), initial.end(), group) == initial.end()) {
+      initial.push_back(group);
+    }
+  }
+  for (const ReplicaHistory& history : histories()) {
+    if (history.dropped_by > history.created_by) {
+      initial.erase(std::remove(initial.begin(), initial.end(), history.group), initial.end());
+    }
+  }
+  std::sort(initial.begin(), initial.end());
+  return initial;
 }
 
 bool NodeStorage::needs_sync(std::span<const GroupReady> readies) const {

@@ -78,7 +78,16 @@ class NodeStorage {
   // Makes `snapshot` the starting point of an empty storage and durable: a real cluster's members
   // all bootstrap from the same one (its initial configuration), so that a node joining later
   // starts empty and learns everything, configuration included, from the leader's snapshot.
-  [[nodiscard]] Status<std::string> bootstrap(std::shared_ptr<const raft::Snapshot> snapshot);
+  [[nodiscard]] Status<std::string> bootstrap(std::shared_ptr<const raft::Snapshot> snapshot) {
+    return bootstrap(options_.group, std::move(snapshot), true);
+  }
+  // The same for any group that holds nothing (a sharded node's first replicas). With `sync`
+  // false the log's mark is staged only: one sync after many groups makes them all durable.
+  [[nodiscard]] Status<std::string> bootstrap(GroupId group,
+                                              std::shared_ptr<const raft::Snapshot> snapshot,
+                                              bool sync);
+  // Nothing stored for `group` (opened): no snapshot, no entry, no vote.
+  bool group_empty(GroupId group) const;
 
   // Whether persisting the Ready needs a sync (etcd's MustSync): new entries, a snapshot, or a
   // new term or vote. A hard state that only advances the commit index is staged and becomes
@@ -105,6 +114,10 @@ class NodeStorage {
   // with it; staged now, durable with the next sync.
   void keep_history(const ReplicaHistory& history);
   std::vector<ReplicaHistory> histories() const;
+  // The replicas a sharded node hosts when it starts again: `initial` (those it was first given),
+  // every one a move brought here (it has anything in the log), less those a drop removed after
+  // their creation (a dropped replica stays dropped). In id order.
+  std::vector<GroupId> replicas_at_start(std::vector<GroupId> initial) const;
 
  private:
   // One group's durable state and the progress of the Ready being persisted.
