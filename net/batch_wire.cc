@@ -117,20 +117,29 @@ Expected<shard::RouteEntry, std::string> get_route(std::span<const std::byte> pa
 
 Bytes encode_batch(const node::PeerBatch& batch) {
   Bytes out;
-  put<uint32_t>(out, static_cast<uint32_t>(batch.messages.size()));
+  std::vector<const raft::Message*> raft_messages;
+  size_t controls = 0;
   for (const node::GroupMessage& m : batch.messages) {
-    put<uint64_t>(out, m.group.value);
     if (m.control) {
-      put<uint8_t>(out, 1);
-      put<uint64_t>(out, m.message.from.value);
-      put<uint64_t>(out, m.message.to.value);
-      put_control(out, *m.control);
+      ++controls;
     } else {
-      put<uint8_t>(out, 0);
-      const Bytes message = encode_message(m.message);
-      put<uint32_t>(out, static_cast<uint32_t>(message.size()));
-      out.insert(out.end(), message.begin(), message.end());
+      raft_messages.push_back(&m.message);
     }
+  }
+  put<uint32_t>(out, static_cast<uint32_t>(raft_messages.size()));
+  for (const node::GroupMessage& m : batch.messages) {
+    if (!m.control) put<uint64_t>(out, m.group.value);
+  }
+  const Bytes encoded = encode_messages(raft_messages);
+  put<uint32_t>(out, static_cast<uint32_t>(encoded.size()));
+  out.insert(out.end(), encoded.begin(), encoded.end());
+  put<uint32_t>(out, static_cast<uint32_t>(controls));
+  for (const node::GroupMessage& m : batch.messages) {
+    if (!m.control) continue;
+    put<uint64_t>(out, m.group.value);
+    put<uint64_t>(out, m.message.from.value);
+    put<uint64_t>(out, m.message.to.value);
+    put_control(out, *m.control);
   }
   return out;
 }
@@ -140,37 +149,39 @@ Expected<node::PeerBatch, std::string> decode_batch(std::span<const std::byte> p
   In in(payload);
   node::PeerBatch batch{from, to, {}};
   uint32_t count = 0;
-  if (!in.count(count, 9)) return Unexpected(std::string("batch: bad message count"));
-  batch.messages.reserve(count);
+  if (!in.count(count, 8)) return Unexpected(std::string("batch: bad message count"));
+  std::vector<GroupId> groups(count);
+  for (GroupId& group : groups) in.get(group.value);
+  uint32_t size = 0;
+  if (!in.get(size)) return Unexpected(std::string("batch: truncated"));
+  const auto bytes = in.take(size);
+  if (!in.ok()) return Unexpected(std::string("batch: its messages are truncated"));
+  auto messages = decode_messages(bytes);
+  if (!messages) return Unexpected("batch: " + messages.error());
+  if (messages->size() != count) return Unexpected(std::string("batch: message count mismatch"));
+  uint32_t controls = 0;
+  if (!in.count(controls, 57)) return Unexpected(std::string("batch: bad control count"));
+  batch.messages.reserve(count + controls);
   for (uint32_t i = 0; i < count; ++i) {
+    batch.messages.push_back(node::GroupMessage{groups[i], std::move((*messages)[i]), {}});
+  }
+  for (uint32_t i = 0; i < controls; ++i) {
     node::GroupMessage m;
-    uint8_t kind = 0;
-    if (!in.get(m.group.value) || !in.get(kind) || kind > 1) {
-      return Unexpected("batch: message " + std::to_string(i) + " has a bad header");
+    shard::Control control;
+    if (!in.get(m.group.value) || !in.get(m.message.from.value) || !in.get(m.message.to.value) ||
+        !get_control(in, control)) {
+      return Unexpected("batch: control " + std::to_string(i) + " does not decode");
     }
-    if (kind == 1) {
-      shard::Control control;
-      if (!in.get(m.message.from.value) || !in.get(m.message.to.value) || !get_control(in, control)) {
-        return Unexpected("batch: control " + std::to_string(i) + " does not decode");
-      }
-      m.control = std::move(control);
-    } else {
-      uint32_t size = 0;
-      if (!in.get(size)) return Unexpected(std::string("batch: truncated"));
-      const auto bytes = in.take(size);
-      if (!in.ok()) return Unexpected("batch: message " + std::to_string(i) + " is truncated");
-      auto message = decode_message(bytes);
-      if (!message) return Unexpected("batch: message " + std::to_string(i) + ": " + message.error());
-      m.message = std::move(*message);
-    }
-    if (m.message.from != from || m.message.to != to) {
-      return Unexpected("batch: message " + std::to_string(i) + " claims to be from n" +
-                        std::to_string(m.message.from.value) + " to n" +
-                        std::to_string(m.message.to.value));
-    }
+    m.control = std::move(control);
     batch.messages.push_back(std::move(m));
   }
   if (!in.done()) return Unexpected(std::string("batch: bytes after the last message"));
+  for (const node::GroupMessage& m : batch.messages) {
+    if (m.message.from != from || m.message.to != to) {
+      return Unexpected("batch: a message claims to be from n" + std::to_string(m.message.from.value) +
+                        " to n" + std::to_string(m.message.to.value));
+    }
+  }
   return batch;
 }
 

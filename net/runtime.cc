@@ -116,6 +116,9 @@ Status<std::string> Runtime::start() {
     if (auto checked = check_never_started(); !checked) return checked;
   }
   if (auto settled = settle_params(fresh); !settled) return settled;
+  if (config_.tick_ms == 0) {
+    config_.tick_ms = sharded() ? std::max<int64_t>(1, std::min<int64_t>(50, config_.heartbeat_ms / 2)) : 10;
+  }
   if (auto booted = bootstrap_groups(); !booted) return booted;
   if (auto started = start_host(); !started) return started;
   // Ids from a random point in a 2^62 space (no collision with an earlier incarnation's in flight).

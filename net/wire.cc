@@ -210,6 +210,37 @@ Expected<raft::Message, std::string> decode_message(std::span<const std::byte> p
   }
 }
 
+Bytes encode_messages(std::span<const raft::Message* const> messages) {
+  std::ostringstream out(std::ios::binary);
+  {
+    OutArchive ar(out);
+    ar(static_cast<uint32_t>(messages.size()));
+    for (const raft::Message* m : messages) save_message(ar, *m);
+  }
+  const std::string s = out.str();
+  const auto* p = reinterpret_cast<const std::byte*>(s.data());
+  return Bytes(p, p + s.size());
+}
+
+Expected<std::vector<raft::Message>, std::string> decode_messages(std::span<const std::byte> payload) {
+  std::istringstream in(std::string(reinterpret_cast<const char*>(payload.data()), payload.size()),
+                        std::ios::binary);
+  try {
+    InArchive ar{cereal::PortableBinaryInputArchive(in), Budget{payload.size()}};
+    uint32_t count = 0;
+    ar(count);
+    check_count(ar, count);
+    std::vector<raft::Message> messages(count);
+    for (raft::Message& m : messages) load_message(ar, m);
+    if (in.peek() != std::char_traits<char>::eof()) {
+      return Unexpected(std::string("bytes after the messages"));
+    }
+    return messages;
+  } catch (const std::exception& e) {
+    return Unexpected(std::string("messages do not decode: ") + e.what());
+  }
+}
+
 Bytes encode_forwarded_request(const ForwardedRequest& request) {
   Bytes out;
   storage::put<uint64_t>(out, request.id);

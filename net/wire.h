@@ -75,6 +75,11 @@ Bytes encode_message(const raft::Message& message);
 // Never throws and never allocates more than the payload could hold.
 Expected<raft::Message, std::string> decode_message(std::span<const std::byte> payload);
 
+// Many messages in one archive (u32 count, then each): a batch of a thousand heartbeats costs one
+// stream, not a thousand.
+Bytes encode_messages(std::span<const raft::Message* const> messages);
+Expected<std::vector<raft::Message>, std::string> decode_messages(std::span<const std::byte> payload);
+
 // A client request forwarded to the leader by the node that received it: the leader answers with
 // a ForwardedReply carrying the same id.
 // Encoding: u64 id | u64 group | u64 epoch | the kv command (kv.h's encoding).

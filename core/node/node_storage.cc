@@ -139,7 +139,7 @@ std::vector<GroupId> NodeStorage::replicas_at_start(std::vector<GroupId> initial
 
 bool NodeStorage::needs_sync(std::span<const GroupReady> readies) const {
   for (const GroupReady& g : readies) {
-    if (needs_sync(g.group, g.ready)) return true;
+    if (has_writes(g.ready) && needs_sync(g.group, g.ready)) return true;
   }
   return false;
 }
@@ -202,12 +202,16 @@ Status<std::string> NodeStorage::persist(GroupId group, const NodeReady& ready) 
 Status<std::string> NodeStorage::persist(std::span<const GroupReady> readies) {
   bool sync = false;
   for (const GroupReady& g : readies) {
+    // Most Readies of an idle host are heartbeats: nothing to write, no state to look up.
+    if (!has_writes(g.ready)) continue;
     sync = sync || needs_sync(g.group, g.ready);
     if (auto staged = stage(g.group, g.ready); !staged) return staged;
   }
   if (!sync) return Status<std::string>::ok();
   if (auto done = wal_->sync(); !done) return Unexpected(done.error().detail);
-  for (const GroupReady& g : readies) synced(g.group);
+  for (const GroupReady& g : readies) {
+    if (has_writes(g.ready)) synced(g.group);
+  }
   return Status<std::string>::ok();
 }
 

@@ -153,7 +153,8 @@ void Raft::align_heartbeat(int elapsed) {
 
 void Raft::tick_election() {
   ++election_elapsed_;
-  if (is_promotable() && election_elapsed_ >= randomized_election_ticks_) {
+  // The cheap test first: this runs on every tick of every idle follower group.
+  if (election_elapsed_ >= randomized_election_ticks_ && is_promotable()) {
     election_elapsed_ = 0;
     maybe_campaign(config_.pre_vote ? CampaignKind::kPreElection : CampaignKind::kElection);
   }
