@@ -3,9 +3,12 @@
 
 #include <openssl/crypto.h>
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "core/raft/conf_change.h"
+#include "core/shard/meta.h"
 #include "net/log.h"
 #include "net/runtime_impl.h"
 
@@ -117,10 +120,23 @@ json host_json(Runtime& runtime) {
     const node::Node* replica = host.group(group);
     leaders += replica->raft().role() == raft::Role::kLeader ? 1 : 0;
   }
-  return json{{"shards", runtime.params().shards},
-              {"replication", runtime.params().replication},
-              {"replicas", host.group_count()},
-              {"leaders", leaders}};
+  json out{{"shards", runtime.params().shards},
+           {"replication", runtime.params().replication},
+           {"replicas", host.group_count()},
+           {"leaders", leaders}};
+  // On a metadata replica: the map and the moves as this replica has applied them.
+  if (const auto meta = host.meta_state(); meta && meta->initialized()) {
+    size_t done = 0, cancelled = 0;
+    for (const auto& [move_id, record] : meta->moves) {
+      done += record.state == shard::MoveState::kDone ? 1 : 0;
+      cancelled += record.state == shard::MoveState::kCancelled ? 1 : 0;
+    }
+    out["map_version"] = meta->map.version;
+    out["moves_unfinished"] = meta->moves_unfinished();
+    out["moves_done"] = done;
+    out["moves_cancelled"] = cancelled;
+  }
+  return out;
 }
 
 json cluster_json(Runtime& runtime) {
@@ -241,8 +257,115 @@ void handle_kv(Runtime& runtime, const HttpRequest& request, const std::string& 
   });
 }
 
+// Sharded: members are the nodes of the metadata state (each holds shard replicas); adding one
+// makes the executor move replicas to it, removing one moves them away. The metadata group's
+// own voters stay as the cluster was created.
+json shard_members_json(Runtime& runtime) {
+  json members = json::array();
+  const auto meta = runtime.host().meta_state();
+  if (!meta) return members;
+  std::map<NodeId, std::pair<size_t, size_t>> counts;  // replicas, preferred leaderships
+  for (const shard::ShardPlacement& placement : meta->map.shards) {
+    for (NodeId id : placement.replicas) ++counts[id].first;
+    ++counts[placement.leader].second;
+  }
+  for (const shard::MetaNode& node : meta->nodes) {
+    const auto address = runtime.peer_address(node.id);
+    members.push_back(json{{"id", node_name(node.id)},
+                           {"state", node.state == shard::NodeState::kActive ? "active" : "leaving"},
+                           {"weight", node.weight},
+                           {"replicas", counts[node.id].first},
+                           {"leaders", counts[node.id].second},
+                           {"peer_address", address ? json(*address) : json(nullptr)}});
+  }
+  return members;
+}
+
+void handle_shard_members(Runtime& runtime, const HttpRequest& request, const std::string& rest,
+                          Respond respond) {
+  node::Node& group1 = *runtime.meta();
+  const raft::Raft& raft = group1.raft();
+  if (request.method == "GET" && rest.empty()) {
+    return respond(json_response(200, json{{"members", shard_members_json(runtime)},
+                                           {"leader", node_or_null(raft.leader())},
+                                           {"node", node_name(raft.id())}}));
+  }
+  if (!authorized(runtime, request)) {
+    return respond(error_response(401, "admin call: needs Authorization: Bearer <cluster token>"));
+  }
+  if (raft.role() != raft::Role::kLeader) {
+    return respond(error_response(503, "not the leader: send this to the leader",
+                                  json{{"leader", node_or_null(raft.leader())}}));
+  }
+  const auto meta = runtime.host().meta_state();
+  if (!meta || !meta->initialized()) {
+    return respond(error_response(503, "the shard map is not written yet: retry"));
+  }
+  NodeId id;
+  std::optional<std::string> address;
+  shard::NodeState state = shard::NodeState::kActive;
+  if (request.method == "POST" && rest.empty()) {
+    auto body = parse_json(request.body);
+    if (!body || !body->is_object() || !body->contains("id") || !(*body)["id"].is_string() ||
+        !body->contains("peer_address") || !(*body)["peer_address"].is_string()) {
+      return respond(error_response(400, "needs a JSON body {\"id\": \"n4\", \"peer_address\": \"host:port\"}"));
+    }
+    auto parsed = parse_node_name((*body)["id"].get<std::string>());
+    if (!parsed) return respond(error_response(400, "id must look like n4"));
+    address = (*body)["peer_address"].get<std::string>();
+    if (!split_host_port(*address)) return respond(error_response(400, "peer_address must be host:port"));
+    id = *parsed;
+    const shard::MetaNode* known = meta->node(id);
+    if (known && known->state == shard::NodeState::kActive) {
+      return respond(error_response(409, node_name(id) + " is already a member"));
+    }
+  } else if (request.method == "DELETE" && !rest.empty()) {
+    auto parsed = parse_node_name(rest);
+    if (!parsed) return respond(error_response(400, "member id must look like n4"));
+    id = *parsed;
+    const shard::MetaNode* known = meta->node(id);
+    if (!known) return respond(error_response(404, node_name(id) + " is not a member"));
+    if (known->state == shard::NodeState::kLeaving) {
+      return respond(error_response(409, node_name(id) + " is leaving already"));
+    }
+    if (meta->active_nodes().size() <= runtime.params().replication) {
+      return respond(error_response(409, "removing " + node_name(id) + " would leave fewer nodes than replicas per shard"));
+    }
+    state = shard::NodeState::kLeaving;
+  } else {
+    return respond(error_response(405, request.method + " /v1/members" + (rest.empty() ? "" : "/" + rest) + " is not a route"));
+  }
+  // Its address first, in the log before the node record: every node can dial it once the
+  // executor gives it replicas.
+  if (address &&
+      !runtime.host().propose_meta(kv::Command{kv::Op::kPut, kPeerAddressPrefix + node_name(id), *address, {}})) {
+    return respond(error_response(409, "not the leader any more: retry"));
+  }
+  const kv::Command record = shard::put_node({id, 1, state});
+  if (!runtime.host().propose_meta(record)) {
+    return respond(error_response(409, "not the leader any more: retry"));
+  }
+  runtime.request_drain();
+  log::info("{} {}: the executor plans its moves", state == shard::NodeState::kActive ? "adding" : "removing",
+            node_name(id));
+  runtime.wait_until(
+      [&runtime, record] {
+        return runtime.meta() && runtime.meta()->kv().get(record.key) == record.value;
+      },
+      [&runtime, id, state, respond = std::move(respond)](bool applied) {
+        if (!applied) {
+          return respond(error_response(504, "the change was proposed but not applied in time; check GET /v1/members"));
+        }
+        runtime.share_addresses();
+        respond(json_response(200, json{{"id", node_name(id)},
+                                        {"state", state == shard::NodeState::kActive ? "active" : "leaving"},
+                                        {"members", shard_members_json(runtime)}}));
+      });
+}
+
 void handle_members(Runtime& runtime, const HttpRequest& request, const std::string& rest, Respond respond) {
   if (runtime.meta() == nullptr) return respond(no_meta_response(runtime));
+  if (runtime.sharded()) return handle_shard_members(runtime, request, rest, std::move(respond));
   node::Node& node = *runtime.meta();
   const raft::Raft& raft = node.raft();
   if (request.method == "GET" && rest.empty()) {

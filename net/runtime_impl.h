@@ -76,6 +76,8 @@ class Runtime {
   Metrics& metrics() { return metrics_; }
   PeerNetwork& peers() { return *peers_; }
   void request_drain();
+  // The metadata group's leader: tells every node the peer addresses it knows.
+  void share_addresses();
 
  private:
   struct PendingRequest {
@@ -112,7 +114,6 @@ class Runtime {
   node::NodeConfig group_config(std::vector<NodeId> voters) const;
   node::PlacementHostOptions placement_options() const;
   ClusterParams params_with_addresses() const;
-  void share_addresses();
   void handle_ready(node::HostReady ready);
   bool persist(node::HostReady& ready);  // false: the disk refused, retried later
   void retry_persist();

@@ -123,7 +123,12 @@ std::vector<ReplicaHistory> NodeStorage::histories() const {
 
 std::vector<GroupId> NodeStorage::replicas_at_start(std::vector<GroupId> initial) const {
   for (GroupId group : wal_->groups()) {
-    if (group.value < kHistoryGroupBase &&
+    const storage::GroupLog& log = wal_->group(group);
+    const bool holds = log.snapshot_index() > LogIndex(0) || log.last_index() > LogIndex(0) ||
+                       log.hard_state() != raft::HardState{};
+    // (A group the storage merely opened, group 1 on a node outside the metadata group, holds
+    // nothing: no replica of it.)
+    if (holds && group.value < kHistoryGroupBase &&
         std::find(initial.begin(), initial.end(), group) == initial.end()) {
       initial.push_back(group);
     }
