@@ -355,6 +355,26 @@ int main(int argc, char** argv) {
                              "/v1/shards): print the moves that take it to the new placement")
       ->check(CLI::ExistingFile);
   shard_plan_format.add_to(shard_plan_cmd);
+  ClientOptions shard_options;
+  std::string shard_id, shard_key;
+  bool dry_run = false;
+  CLI::App* shard_list_cmd =
+      shard->add_subcommand("list", "Every shard of a running cluster: epoch, replicas, leaders");
+  shard_options.add_to(shard_list_cmd);
+  CLI::App* shard_show_cmd =
+      shard->add_subcommand("show", "One shard: its replicas, leader, Raft state and moves");
+  shard_show_cmd->add_option("id", shard_id, "Shard number (0..S-1)")->required();
+  shard_options.add_to(shard_show_cmd);
+  CLI::App* shard_route_cmd = shard->add_subcommand("route", "The shard and replicas a key goes to");
+  shard_route_cmd->add_option("key", shard_key, "The key")->required();
+  shard_options.add_to(shard_route_cmd);
+  CLI::App* shard_rebalance_cmd = shard->add_subcommand(
+      "rebalance", "Plan again now (admin): replicas and leaders even out over the active nodes");
+  shard_rebalance_cmd->add_flag("--dry-run", dry_run, "Only print the moves the plan would make");
+  shard_options.add_to(shard_rebalance_cmd);
+  CLI::App* shard_status_cmd =
+      shard->add_subcommand("status", "Rebalancing progress: moves by state, and each node's load");
+  shard_options.add_to(shard_status_cmd);
 
   CLI::App* bench_load_cmd = app.add_subcommand(
       "bench", "Drive a running cluster over HTTP and print throughput and latency percentiles");
@@ -428,6 +448,11 @@ int main(int argc, char** argv) {
   if (mremove_cmd->parsed()) return member_remove(member_options.get(), member_id);
   if (mpromote_cmd->parsed()) return member_promote(member_options.get(), member_id);
   if (transfer_cmd->parsed()) return leader_transfer(leader_options.get(), transfer_to);
+  if (shard_list_cmd->parsed()) return grape::cli::shard_list(shard_options.get());
+  if (shard_show_cmd->parsed()) return grape::cli::shard_show(shard_options.get(), shard_id);
+  if (shard_route_cmd->parsed()) return grape::cli::shard_route(shard_options.get(), shard_key);
+  if (shard_rebalance_cmd->parsed()) return grape::cli::shard_rebalance(shard_options.get(), dry_run);
+  if (shard_status_cmd->parsed()) return grape::cli::shard_status(shard_options.get());
   if (shard_plan_cmd->parsed()) {
     shard_plan_args.format = shard_plan_format.value();
     shard_plan_args.shards_given = shard_plan_cmd->count("--shards") > 0;

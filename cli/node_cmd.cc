@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <set>
@@ -304,6 +305,14 @@ void print_table(const std::vector<std::string>& header, const std::vector<std::
 
 void print_members(const json& members) {
   std::vector<std::vector<std::string>> rows;
+  if (!members.empty() && members[0].contains("replicas")) {  // a sharded cluster's nodes
+    for (const json& m : members) {
+      rows.push_back({text(m["id"]), text(m["state"]), text(m["replicas"]), text(m["leaders"]),
+                      text(m["peer_address"])});
+    }
+    print_table({"ID", "STATE", "REPLICAS", "LEADERS", "PEER ADDRESS"}, rows);
+    return;
+  }
   for (const json& m : members) {
     rows.push_back({text(m["id"]), text(m["role"]), text(m["peer_address"]), text(m["match_index"]),
                     text(m["lag"])});
@@ -488,6 +497,130 @@ int leader_transfer(const ClientArgs& args, const std::string& to) {
   auto answer = call(*client, net::HttpCall{"POST", "/v1/leader/transfer", body.dump(), {}, {}}, error, true);
   if (!answer) return failed(error);
   return admin_result(*client, *answer, "leader is now " + text(answer->body.value("leader", json(nullptr))));
+}
+
+}  // namespace grape::cli
+
+// ---------------------------------------------------------------------------------------------
+// grape shard list | show | route | rebalance | status: the cluster's shards (net/http_shards.cc)
+
+namespace grape::cli {
+
+namespace {
+
+std::string names(const json& list) {
+  std::string out;
+  for (const json& id : list) out += (out.empty() ? "" : ",") + text(id);
+  return out;
+}
+
+// The first endpoint that answers 200 (the map lives on the metadata group's replicas).
+std::optional<Answer> first_ok(const Client& client, const std::string& target, std::string& error) {
+  std::optional<Answer> last;
+  for (const std::string& endpoint : client.endpoints) {
+    Client one = client;
+    one.endpoints = {endpoint};
+    auto answer = call(one, net::HttpCall{"GET", target, {}, {}, {}}, error);
+    if (answer && answer->status == 200) return answer;
+    if (answer) last = std::move(answer);
+  }
+  if (last) error = error_of(*last);
+  return std::nullopt;
+}
+
+int print_json_or(const Client& client, const Answer& answer, const std::function<void()>& table) {
+  if (client.format == Format::kJson) {
+    std::cout << answer.body.dump() << '\n';
+  } else {
+    table();
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int shard_list(const ClientArgs& args) {
+  GRAPE_CLIENT_OR_EXIT(args);
+  auto answer = first_ok(*client, "/v1/shards", error);
+  if (!answer) return failed(error);
+  return print_json_or(*client, *answer, [&] {
+    std::vector<std::vector<std::string>> rows;
+    for (const json& s : answer->body["shards"]) {
+      rows.push_back({text(s["id"]), text(s["epoch"]), names(s["replicas"]), text(s["leader"]),
+                      text(s.value("leader_now", json(nullptr)))});
+    }
+    print_table({"SHARD", "EPOCH", "REPLICAS", "PREFERRED", "LEADER"}, rows);
+    std::cout << "map version " << text(answer->body["map_version"]) << ", "
+              << text(answer->body["moves_unfinished"]) << " moves unfinished\n";
+  });
+}
+
+int shard_show(const ClientArgs& args, const std::string& id) {
+  GRAPE_CLIENT_OR_EXIT(args);
+  auto answer = first_ok(*client, "/v1/shards/" + net::percent_encode(id), error);
+  if (!answer) return failed(error);
+  return print_json_or(*client, *answer, [&] {
+    const json& s = answer->body;
+    std::cout << "shard " << text(s["id"]) << ": epoch " << text(s["epoch"]) << ", replicas "
+              << names(s["replicas"]) << ", preferred leader " << text(s["leader"])
+              << ", leader " << text(s.value("leader_now", json(nullptr))) << '\n';
+    if (s.contains("replica")) std::cout << "this node's replica: " << s["replica"].dump() << '\n';
+    for (const json& m : s["moves"]) {
+      std::cout << "move " << text(m["id"]) << ": " << text(m["from"]) << " -> " << text(m["to"])
+                << " " << text(m["state"]) << '\n';
+    }
+  });
+}
+
+int shard_route(const ClientArgs& args, const std::string& key) {
+  GRAPE_CLIENT_OR_EXIT(args);
+  auto answer = first_ok(*client, "/v1/route?key=" + net::percent_encode(key), error);
+  if (!answer) return failed(error);
+  return print_json_or(*client, *answer, [&] {
+    const json& r = answer->body;
+    std::cout << "key " << text(r["key"]) << " -> shard " << text(r["shard"]) << " (group "
+              << text(r.value("group", json(nullptr))) << ", epoch " << text(r.value("epoch", json(nullptr)))
+              << "), replicas " << names(r.value("replicas", json::array())) << ", leader "
+              << text(r.value("leader", json(nullptr))) << '\n';
+  });
+}
+
+int shard_rebalance(const ClientArgs& args, bool dry_run) {
+  GRAPE_CLIENT_OR_EXIT(args);
+  const json body{{"dry_run", dry_run}};
+  auto answer = call(*client, net::HttpCall{"POST", "/v1/rebalance", body.dump(), {}, {}}, error, true);
+  if (!answer) return failed(error);
+  if (answer->status != 200 && answer->status != 202) {
+    if (client->format == Format::kJson) std::cout << answer->body.dump() << '\n';
+    return failed(error_of(*answer));
+  }
+  return print_json_or(*client, *answer, [&] {
+    const json& moves = answer->body["moves"];
+    std::cout << (dry_run ? "would move " : "planning; the plan moves ") << moves.size()
+              << " replicas" << (moves.empty() ? " (balanced)" : ":") << '\n';
+    std::vector<std::vector<std::string>> rows;
+    for (const json& m : moves) rows.push_back({text(m["shard"]), text(m["from"]), text(m["to"])});
+    if (!rows.empty()) print_table({"SHARD", "FROM", "TO"}, rows);
+  });
+}
+
+int shard_status(const ClientArgs& args) {
+  GRAPE_CLIENT_OR_EXIT(args);
+  auto answer = first_ok(*client, "/v1/rebalance", error);
+  if (!answer) return failed(error);
+  auto members = leader_view(*client, "/v1/members", error);
+  return print_json_or(*client, *answer, [&] {
+    const json& r = answer->body;
+    std::cout << "map version " << text(r["map_version"]) << "; moves: " << r["moves_by_state"].dump()
+              << ", " << text(r["moves_unfinished"]) << " unfinished\n";
+    std::vector<std::vector<std::string>> rows;
+    for (const json& m : r["moves"]) {
+      if (m["state"] == "done" || m["state"] == "cancelled") continue;
+      rows.push_back({text(m["id"]), text(m["shard"]), text(m["from"]), text(m["to"]), text(m["state"])});
+    }
+    if (!rows.empty()) print_table({"MOVE", "SHARD", "FROM", "TO", "STATE"}, rows);
+    if (members) print_members(members->body["members"]);
+  });
 }
 
 }  // namespace grape::cli

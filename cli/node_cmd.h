@@ -47,6 +47,12 @@ int kv_del(const ClientArgs& client, const std::string& key);
 int kv_cas(const ClientArgs& client, const std::string& key, const std::vector<std::string>& values,
            bool absent);
 int member_list(const ClientArgs& client);
+// grape shard list | show ID | route KEY | rebalance [--dry-run] | status
+int shard_list(const ClientArgs& client);
+int shard_show(const ClientArgs& client, const std::string& id);
+int shard_route(const ClientArgs& client, const std::string& key);
+int shard_rebalance(const ClientArgs& client, bool dry_run);
+int shard_status(const ClientArgs& client);
 int member_add(const ClientArgs& client, const std::string& id, const std::string& peer_address,
                bool learner);
 int member_remove(const ClientArgs& client, const std::string& id);

@@ -10,42 +10,12 @@
 #include "core/raft/conf_change.h"
 #include "core/shard/meta.h"
 #include "net/log.h"
+#include "net/http_json.h"
 #include "net/runtime_impl.h"
 
 namespace grape::net {
 
-using json = nlohmann::json;
-
 namespace {
-
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; }
-
-HttpResponse json_response(unsigned status, const json& body) {
-  return HttpResponse{status, "application/json", dump(body), {}};
-}
-
-HttpResponse error_response(unsigned status, const std::string& message, json extra = json::object()) {
-  extra["error"] = message;
-  return json_response(status, extra);
-}
-
-const char* role_name(raft::Role role) {
-  switch (role) {
-    case raft::Role::kFollower: return "follower";
-    case raft::Role::kPreCandidate: return "pre-candidate";
-    case raft::Role::kCandidate: return "candidate";
-    case raft::Role::kLeader: return "leader";
-  }
-  return "?";
-}
-
-json node_or_null(NodeId id) { return id == kNoNode ? json(nullptr) : json(node_name(id)); }
-
-bool authorized(const Runtime& runtime, const HttpRequest& request) {
-  const std::string expected = "Bearer " + runtime.config().token;
-  return !runtime.config().token.empty() && request.authorization.size() == expected.size() &&
-         CRYPTO_memcmp(request.authorization.data(), expected.data(), expected.size()) == 0;
-}
 
 // The answer to a key-value request, with who served it and at what index.
 HttpResponse kv_response(const kv::Command& command,
@@ -163,21 +133,6 @@ json cluster_json(Runtime& runtime) {
   return out;
 }
 
-// Calls about group 1 on a node that holds none of it (sharded): ask one that does.
-HttpResponse no_meta_response(Runtime& runtime) {
-  std::vector<NodeId> first;
-  for (const shard::NodeSpec& node : runtime.params().initial_nodes) first.push_back(node.id);
-  json holders = json::array();
-  std::string names;
-  for (NodeId id : shard::meta_voters_of(first)) {
-    holders.push_back(node_name(id));
-    names += (names.empty() ? "" : ", ") + node_name(id);
-  }
-  return error_response(503, node_name(runtime.config().id) +
-                                 " holds no replica of the metadata group: ask " + names,
-                        json{{"metadata_members", holders}});
-}
-
 std::string propose_error_text(const raft::ProposeError& error) {
   switch (error.code) {
     case raft::ProposeErrorCode::kNotLeader: return "not the leader";
@@ -188,11 +143,6 @@ std::string propose_error_text(const raft::ProposeError& error) {
   }
 }
 
-std::optional<json> parse_json(const std::string& body) {
-  auto parsed = json::parse(body, nullptr, false);
-  if (parsed.is_discarded()) return std::nullopt;
-  return parsed;
-}
 
 }  // namespace
 
@@ -517,6 +467,9 @@ std::string route_of(const HttpRequest& request) {
   if (path == "/v1/cluster") return "cluster";
   if (path == "/v1/members" || path.starts_with("/v1/members/")) return "members";
   if (path == "/v1/leader/transfer") return "leader_transfer";
+  if (path == "/v1/shards" || path.starts_with("/v1/shards/")) return "shards";
+  if (path == "/v1/route") return "route";
+  if (path == "/v1/rebalance") return "rebalance";
   return "unknown";
 }
 
@@ -564,6 +517,9 @@ void Runtime::handle_http(HttpRequest request, Respond respond) {
   }
   if (route == "leader_transfer" && request.method == "POST") {
     return handle_transfer(*this, request, std::move(timed));
+  }
+  if (route == "shards" || route == "route" || route == "rebalance") {
+    return handle_shard_api(*this, request, std::move(timed));
   }
   timed(error_response(404, "no route " + request.method + " " + path));
 }
