@@ -435,6 +435,36 @@ void handle_transfer(Runtime& runtime, const HttpRequest& request, Respond respo
                      });
 }
 
+ShardGauges shard_gauges(Runtime& runtime) {
+  ShardGauges s;
+  node::Host& host = runtime.host();
+  for (GroupId group : host.group_ids()) {
+    if (!shard::is_shard_group(group)) continue;
+    const raft::Raft& raft = host.group(group)->raft();
+    ++s.replicas;
+    s.leaders += raft.role() == raft::Role::kLeader ? 1 : 0;
+    s.leaderless += raft.leader() == kNoNode ? 1 : 0;
+  }
+  const auto meta = host.meta_state();
+  if (!meta || !meta->initialized()) return s;
+  s.has_map = true;
+  s.map_version = meta->map.version;
+  for (shard::MoveState state : {shard::MoveState::kPending, shard::MoveState::kRunning,
+                                 shard::MoveState::kDone, shard::MoveState::kCancelled}) {
+    s.moves_by_state[shard::to_string(state)] = 0;
+  }
+  for (const auto& [id, record] : meta->moves) ++s.moves_by_state[shard::to_string(record.state)];
+  for (const shard::MetaNode& node : meta->nodes) {
+    s.node_replicas[node_name(node.id)] = 0;
+    s.node_leaders[node_name(node.id)] = 0;
+  }
+  for (const shard::ShardPlacement& placement : meta->map.shards) {
+    for (NodeId id : placement.replicas) ++s.node_replicas[node_name(id)];
+    ++s.node_leaders[node_name(placement.leader)];
+  }
+  return s;
+}
+
 MetricsGauges gauges(Runtime& runtime) {
   MetricsGauges g;
   if (const node::Node* group1 = runtime.meta()) {
@@ -445,6 +475,7 @@ MetricsGauges gauges(Runtime& runtime) {
     g.applied_index = raft.log().applied().value;
     g.apply_lag = g.commit_index - std::min(g.commit_index, g.applied_index);
   }
+  if (runtime.sharded()) g.shards = shard_gauges(runtime);
   for (const auto& [peer, stats] : runtime.peers().stats()) {
     g.peer_send_queue_frames[node_name(peer)] = stats.queued_frames;
     g.peer_send_queue_bytes[node_name(peer)] = stats.queued_bytes;

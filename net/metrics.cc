@@ -65,6 +65,33 @@ class Writer {
   std::ostringstream out_;
 };
 
+void labelled(Writer& w, const std::string& name, const std::string& help, const std::string& label,
+              const std::map<std::string, uint64_t>& values) {
+  w.header(name, "gauge", help);
+  for (const auto& [key, n] : values) {
+    w.sample(name, static_cast<double>(n), label + "=\"" + key + '"');
+  }
+}
+
+void render_shards(Writer& w, const ShardGauges& s) {
+  w.scalar("grape_shard_replicas", "gauge", "Shard replicas this node holds.",
+           static_cast<double>(s.replicas));
+  w.scalar("grape_shard_leaders", "gauge", "Shard replicas here that lead their group.",
+           static_cast<double>(s.leaders));
+  w.scalar("grape_shard_unhealthy", "gauge",
+           "Replicas here whose group has no leader they know of.",
+           static_cast<double>(s.leaderless));
+  if (!s.has_map) return;
+  w.scalar("grape_shard_map_version", "gauge", "The shard map's version (metadata replicas).",
+           static_cast<double>(s.map_version));
+  labelled(w, "grape_shard_moves", "Moves the plan recorded, by state: every one started, "
+           "done (finished) and cancelled (failed and rolled back).", "state", s.moves_by_state);
+  labelled(w, "grape_shard_node_replicas", "Replicas the map places on each node.", "member",
+           s.node_replicas);
+  labelled(w, "grape_shard_node_leaders", "Preferred leaders the map gives each node.", "member",
+           s.node_leaders);
+}
+
 }  // namespace
 
 std::string render_prometheus(const std::string& node, const Metrics& m, const MetricsGauges& g) {
@@ -104,6 +131,16 @@ std::string render_prometheus(const std::string& node, const Metrics& m, const M
   for (const auto& [peer, n] : g.peer_send_queue_bytes) {
     w.sample("grape_peer_send_queue_bytes", static_cast<double>(n), "peer=\"" + peer + '"');
   }
+  w.scalar("grape_shard_replicas_created_total", "counter",
+           "Empty replicas this node created for moves (a new replica, then its snapshot).",
+           static_cast<double>(m.replicas_created));
+  w.scalar("grape_shard_replicas_dropped_total", "counter",
+           "Replicas this node dropped once a move took them away.",
+           static_cast<double>(m.replicas_dropped));
+  w.scalar("grape_snapshot_bytes_installed_total", "counter",
+           "Bytes of snapshots installed from leaders (a move's data, mostly).",
+           static_cast<double>(m.snapshot_bytes_installed));
+  if (g.shards) render_shards(w, *g.shards);
   w.header("grape_replication_latency_seconds", "histogram",
            "Leader: from proposing a client write to committing it.");
   w.histogram("grape_replication_latency_seconds", m.replication_latency);

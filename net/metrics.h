@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ struct Metrics {
   uint64_t proposals_committed = 0;  // client writes applied with success
   uint64_t proposals_failed = 0;     // client writes refused, dropped, unknown or timed out
   uint64_t snapshots_saved = 0;
+  uint64_t replicas_created = 0;  // empty replicas a move asked this node to create
+  uint64_t replicas_dropped = 0;  // replicas moved away
+  uint64_t snapshot_bytes_installed = 0;
   uint64_t snapshots_installed = 0;
   uint64_t peer_frames_dropped = 0;  // send queues full
   uint64_t peer_connections_refused = 0;  // failed handshakes and bad frames
@@ -47,6 +51,18 @@ struct Metrics {
 };
 
 // Gauges read at render time.
+// Sharded clusters: this node's replicas, and on metadata replicas the plan's moves and the map.
+struct ShardGauges {
+  uint64_t replicas = 0;
+  uint64_t leaders = 0;
+  uint64_t leaderless = 0;  // replicas here that know no leader of their group
+  bool has_map = false;     // the rest: only on metadata replicas
+  uint64_t map_version = 0;
+  std::map<std::string, uint64_t> moves_by_state;  // pending, running, done, cancelled
+  std::map<std::string, uint64_t> node_replicas;   // by node id, as the map places them
+  std::map<std::string, uint64_t> node_leaders;    // preferred leaders, by node id
+};
+
 struct MetricsGauges {
   uint64_t term = 0;
   bool is_leader = false;
@@ -55,6 +71,7 @@ struct MetricsGauges {
   uint64_t apply_lag = 0;  // committed but not applied
   std::map<std::string, uint64_t> peer_send_queue_frames;  // by peer id
   std::map<std::string, uint64_t> peer_send_queue_bytes;
+  std::optional<ShardGauges> shards;
 };
 
 std::string render_prometheus(const std::string& node, const Metrics& metrics,

@@ -579,6 +579,7 @@ void Runtime::handle_ready(node::HostReady ready) {
 void Runtime::apply_placement(node::HostReady& ready) {
   for (const GroupId group : ready.dropped) {
     storage_->close_group(group);
+    ++metrics_.replicas_dropped;
     log::info("dropped its replica of group {} (moved away)", group.value);
   }
   for (const node::GroupToCreate& create : ready.create) {
@@ -586,6 +587,7 @@ void Runtime::apply_placement(node::HostReady& ready) {
     if (auto started = start_group(create.group, create.initial_voters); !started) {
       log::error("cannot create a replica for a move: {}", started.error());
     } else {
+      ++metrics_.replicas_created;
       log::info("created an empty replica of group {} for a move", create.group.value);
     }
   }
@@ -637,6 +639,7 @@ void Runtime::finish(node::HostReady ready) {
   for (const node::GroupReady& g : ready.groups) {
     if (g.ready.raft.snapshot) {
       ++metrics_.snapshots_installed;
+      metrics_.snapshot_bytes_installed += g.ready.raft.snapshot->data.size();
       log::info("group {}: installed a snapshot from the leader up to index {}", g.group.value,
                 g.ready.raft.snapshot->meta.index.value);
     }

@@ -43,5 +43,16 @@ say "members: $(jq -c '[.members[] | {id, replicas, leaders}]' <<<"$members")"
   fail "replicas are not 48 per node"
 [[ $(sharding 4 | jq .replicas) -eq 48 ]] || fail "n4 does not hold 48 replicas"
 "$GRAPE" kv put after-join yes --endpoints "$(http_url 4)" >/dev/null || fail "no write through n4"
+metric() { curl -sf "$(http_url "$1")/metrics" | awk -v m="$2" '$1 ~ "^"m"[{]" {print $2; exit}'; }
+[[ $(metric 4 grape_shard_replicas) == 48 && $(metric 4 grape_shard_replicas_created_total) -ge 48 ]] ||
+  fail "n4's metrics: $(metric 4 grape_shard_replicas) replicas, $(metric 4 grape_shard_replicas_created_total) created"
+L=$(leader_index)
+[[ $(curl -sf "$(http_url "$L")/metrics" | grep -c '^grape_shard_node_replicas{.*} 48$') -eq 4 ]] ||
+  fail "the map's metrics do not show 48 replicas per node"
+[[ $("$GRAPE" shard list --format json | jq '.shards | length') -eq $SHARDS ]] || fail "shard list"
+route=$("$GRAPE" shard route after-join --format json)
+[[ $(jq '.replicas | length' <<<"$route") -eq 3 ]] || fail "shard route: $route"
+[[ $("$GRAPE" shard rebalance --dry-run --format json | jq '.moves | length') -eq 0 ]] ||
+  fail "a balanced map still plans moves"
 [[ $("$GRAPE" kv get after-join --endpoints "$(http_url 1)") == yes ]] || fail "cannot read it back"
 say "ok"
