@@ -240,13 +240,7 @@ void handle_shard_members(Runtime& runtime, const HttpRequest& request, const st
                                            {"leader", node_or_null(raft.leader())},
                                            {"node", node_name(raft.id())}}));
   }
-  if (!authorized(runtime, request)) {
-    return respond(error_response(401, "admin call: needs Authorization: Bearer <cluster token>"));
-  }
-  if (raft.role() != raft::Role::kLeader) {
-    return respond(error_response(503, "not the leader: send this to the leader",
-                                  json{{"leader", node_or_null(raft.leader())}}));
-  }
+  if (auto refused = refuse_admin(runtime, request, raft)) return respond(std::move(*refused));
   const auto meta = runtime.host().meta_state();
   if (!meta || !meta->initialized()) {
     return respond(error_response(503, "the shard map is not written yet: retry"));
@@ -325,13 +319,7 @@ void handle_members(Runtime& runtime, const HttpRequest& request, const std::str
                                            {"leader", node_or_null(raft.leader())},
                                            {"node", node_name(raft.id())}}));
   }
-  if (!authorized(runtime, request)) {
-    return respond(error_response(401, "admin call: needs Authorization: Bearer <cluster token>"));
-  }
-  if (raft.role() != raft::Role::kLeader) {
-    return respond(error_response(503, "not the leader: send this to the leader",
-                                  json{{"leader", node_or_null(raft.leader())}}));
-  }
+  if (auto refused = refuse_admin(runtime, request, raft)) return respond(std::move(*refused));
   raft::ConfChange change;
   NodeId id;
   if (request.method == "POST" && rest.empty()) {
@@ -389,16 +377,10 @@ void handle_members(Runtime& runtime, const HttpRequest& request, const std::str
 }
 
 void handle_transfer(Runtime& runtime, const HttpRequest& request, Respond respond) {
-  if (!authorized(runtime, request)) {
-    return respond(error_response(401, "admin call: needs Authorization: Bearer <cluster token>"));
-  }
   if (runtime.meta() == nullptr) return respond(no_meta_response(runtime));
   node::Node& node = *runtime.meta();
   const raft::Raft& raft = node.raft();
-  if (raft.role() != raft::Role::kLeader) {
-    return respond(error_response(503, "not the leader: send this to the leader",
-                                  json{{"leader", node_or_null(raft.leader())}}));
-  }
+  if (auto refused = refuse_admin(runtime, request, raft)) return respond(std::move(*refused));
   auto body = parse_json(request.body.empty() ? "{}" : request.body);
   if (!body || !body->is_object() || (body->contains("to") && !(*body)["to"].is_string())) {
     return respond(error_response(400, "needs a JSON body {\"to\": \"n2\"}"));

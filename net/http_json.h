@@ -50,6 +50,20 @@ inline std::optional<json> parse_json(const std::string& body) {
   return parsed;
 }
 
+// An admin call's gate: the cluster token, then the leadership of group 1 (`raft`). The answer
+// to give when the call may not go on: 401, or 503 naming the leader.
+inline std::optional<HttpResponse> refuse_admin(const Runtime& runtime, const HttpRequest& request,
+                                                const raft::Raft& raft) {
+  if (!authorized(runtime, request)) {
+    return error_response(401, "admin call: needs Authorization: Bearer <cluster token>");
+  }
+  if (raft.role() != raft::Role::kLeader) {
+    return error_response(503, "not the leader: send this to the leader",
+                          json{{"leader", node_or_null(raft.leader())}});
+  }
+  return std::nullopt;
+}
+
 // The routes of http_shards.cc: /v1/shards, /v1/shards/{id}, /v1/route, /v1/rebalance.
 void handle_shard_api(Runtime& runtime, const HttpRequest& request, Respond respond);
 // 503 from a node that holds no replica of the metadata group, naming those that do.

@@ -120,19 +120,14 @@ void get_shards(Runtime& runtime, const shard::MetaState& meta, const std::strin
 
 void post_rebalance(Runtime& runtime, const HttpRequest& request, const shard::MetaState& meta,
                     Respond respond) {
-  if (!authorized(runtime, request)) {
-    return respond(error_response(401, "admin call: needs Authorization: Bearer <cluster token>"));
+  if (auto refused = refuse_admin(runtime, request, runtime.meta()->raft())) {
+    return respond(std::move(*refused));
   }
   auto body = parse_json(request.body.empty() ? "{}" : request.body);
   if (!body || !body->is_object() || (body->contains("dry_run") && !(*body)["dry_run"].is_boolean())) {
     return respond(error_response(400, "needs a JSON body {\"dry_run\": true|false}"));
   }
   const bool dry_run = body->value("dry_run", false);
-  const node::Node* group1 = runtime.meta();
-  if (group1->raft().role() != raft::Role::kLeader) {
-    return respond(error_response(503, "not the leader: send this to the leader",
-                                  json{{"leader", node_or_null(group1->raft().leader())}}));
-  }
   shard::PlacementOptions options;
   options.shards = runtime.params().shards;
   options.replication = runtime.params().replication;
