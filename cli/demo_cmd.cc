@@ -30,12 +30,14 @@ namespace {
 
 constexpr int kNodes = 3;
 constexpr int kKeys = 20;
+constexpr int kShards = 64;  // each a Raft group of 3 replicas
 
 struct DemoNode {
   int id = 0;
   uint16_t peer_port = 0;
   uint16_t http_port = 0;
   pid_t pid = -1;
+  bool joins = false;  // started into a running cluster
   std::string url() const { return "http://127.0.0.1:" + std::to_string(http_port); }
   std::string name() const { return "n" + std::to_string(id); }
 };
@@ -79,7 +81,9 @@ class Demo {
         "--data-dir", dir_ + "/" + n.name(),
         "--listen-peer", "127.0.0.1:" + std::to_string(n.peer_port),
         "--listen-http", "127.0.0.1:" + std::to_string(n.http_port),
-        "--initial-cluster", cluster, "--cluster-token", "demo-token"};
+        "--initial-cluster", cluster, "--cluster-token", "demo-token",
+        "--shards", std::to_string(kShards)};
+    if (n.joins) args.insert(args.end(), {"--initial-cluster-state", "existing"});
     const std::string log = dir_ + "/" + n.name() + ".log";
     const pid_t parent = ::getpid();
     std::fflush(stdout);  // or the child would write our buffered lines again
@@ -163,6 +167,75 @@ bool put(const std::vector<DemoNode>& nodes, const std::string& key, const std::
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
+// The shard map as the metadata group's leader has it: each node's replicas and leaders, and
+// the moves left.
+std::optional<json> shard_members(const std::vector<DemoNode>& nodes) {
+  for (const DemoNode& n : nodes) {
+    if (n.pid <= 0) continue;
+    auto members = get_json(n.url(), "/v1/members");
+    auto cluster = get_json(n.url(), "/v1/cluster");
+    if (!members || !cluster || (*cluster)["role"] != "leader") continue;
+    (*members)["moves_unfinished"] = (*cluster)["sharding"].value("moves_unfinished", json(nullptr));
+    return members;
+  }
+  return std::nullopt;
+}
+
+void print_map(const json& members) {
+  std::printf("     ");
+  for (const json& m : members["members"]) {
+    std::printf("  %s: %2d replicas, %2d leaders", m["id"].get<std::string>().c_str(),
+                m["replicas"].get<int>(), m["leaders"].get<int>());
+  }
+  std::printf("\n");
+}
+
+// Adds a 4th node: the metadata leader records it, its executor moves a quarter of the replicas
+// to it (each a learner that catches up, then a joint-consensus swap). Returns what failed.
+std::optional<std::string> grow(Demo& demo, std::vector<DemoNode>& nodes, const std::string& cluster) {
+  auto before = shard_members(nodes);
+  if (!before) return "no shard map";
+  std::printf("\n     before:");
+  print_map(*before);
+  DemoNode n4;
+  n4.id = kNodes + 1;
+  n4.peer_port = free_port();
+  n4.http_port = free_port();
+  n4.joins = true;
+  const json body{{"id", n4.name()}, {"peer_address", "127.0.0.1:" + std::to_string(n4.peer_port)}};
+  bool added = false;
+  for (const DemoNode& n : nodes) {
+    if (n.pid <= 0 || added) continue;
+    auto r = net::http_call(n.url(), net::HttpCall{"POST", "/v1/members", body.dump(),
+                                                   {{"Authorization", "Bearer demo-token"}},
+                                                   std::chrono::milliseconds(3000)});
+    added = r && r->status == 200;
+  }
+  if (!added) return "the metadata leader did not record n4";
+  nodes.push_back(n4);
+  demo.start(nodes.back(), cluster);
+  const auto t = Clock::now();
+  const int share = kShards * 3 / (kNodes + 1);
+  while (since(t) < 60) {
+    auto now = shard_members(nodes);
+    if (now && (*now)["moves_unfinished"] == 0) {
+      bool balanced = true;
+      // Replicas even, and leaders within one of even (the plan hands leadership over last).
+      for (const json& m : (*now)["members"]) {
+        balanced &= m["replicas"] == share && std::abs(m["leaders"].get<int>() - kShards / (kNodes + 1)) <= 1;
+      }
+      if (balanced && (*now)["members"].size() == kNodes + 1) {
+        std::printf("     after: ");
+        print_map(*now);
+        std::printf("     %d replicas moved, and leaders evened out, in %.2f s\n", share, since(t));
+        return std::nullopt;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return "the moves to n4 did not finish in 60 s";
+}
+
 }  // namespace
 
 int real_demo(const DemoArgs& args) {
@@ -190,7 +263,8 @@ int real_demo(const DemoArgs& args) {
     return kExitFailed;
   };
 
-  std::printf("grape demo: a 3-node cluster of real processes on this machine (files in %s)\n\n", dir.c_str());
+  std::printf("grape demo: a 3-node cluster of %d shards, real processes on this machine (files in %s)\n\n",
+              kShards, dir.c_str());
   for (DemoNode& n : nodes) {
     demo.start(n, cluster);
     std::printf("  %s  peers 127.0.0.1:%u  HTTP %s  pid %d\n", n.name().c_str(), n.peer_port,
@@ -268,6 +342,20 @@ int real_demo(const DemoArgs& args) {
   std::printf("%s after %.2f s (and it holds the write made while it was down: %s)\n", progress.c_str(),
               since(t), v && (*v)["value"] == "yes" ? "yes" : "no");
 
+  std::printf("6. Adding a 4th node: the %d shards rebalance onto it, one move at a time ... ", kShards);
+  std::fflush(stdout);
+  if (auto failed = grow(demo, nodes, cluster)) return fail(*failed);
+  const DemoNode& n4 = nodes.back();
+  int through_n4 = 0;
+  for (int k = 1; k <= kKeys; ++k) {
+    auto got = get_json(n4.url(), "/v1/kv/demo-" + std::to_string(k));
+    if (got && (*got)["value"] == "value-" + std::to_string(k)) ++through_n4;
+  }
+  auto after = get_json(n4.url(), "/v1/kv/after-failover");
+  if (after && (*after)["value"] == "yes") ++through_n4;
+  std::printf("   every acknowledged key read back through n4: %d of %d\n", through_n4, kKeys + 1);
+  if (through_n4 != kKeys + 1) return fail("keys missing after the rebalance");
+
   if (args.keep) {
     std::string endpoints;
     for (const DemoNode& n : nodes) endpoints += (endpoints.empty() ? "" : ",") + n.url();
@@ -280,12 +368,12 @@ int real_demo(const DemoArgs& args) {
     std::printf(" && rm -rf %s\n", dir.c_str());
     return kExitOk;
   }
-  std::printf("6. Stopping the nodes (SIGTERM) and removing %s ... ", dir.c_str());
+  std::printf("7. Stopping the nodes (SIGTERM) and removing %s ... ", dir.c_str());
   std::fflush(stdout);
   demo.stop_all(nodes);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
-  std::printf("done\n\nEvery acknowledged write survived the leader's kill -9.\n");
+  std::printf("done\n\nEvery acknowledged write survived the leader's kill -9 and the rebalance.\n");
   return kExitOk;
 }
 
