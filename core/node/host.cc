@@ -166,7 +166,19 @@ void Host::on_client_request(const ClientRequest& request) {
     refuse(request, ReplyStatus::kRedirect);
     return;
   }
-  if (routed) ++served_[shard::shard_of_group(request.group)];
+  if (routed) {
+    // Served as leader or as follower, apart: leader-served load follows leadership, which the
+    // planner moves cheaply; follower-served reads follow the replicas. A follower redirects
+    // writes, so it serves only reads.
+    const uint32_t shard = shard::shard_of_group(request.group);
+    shard::ShardServed& served = served_[shard];
+    served.shard = shard;
+    if (node->raft().role() == raft::Role::kLeader) {
+      ++served.as_leader;
+    } else if (request.command.op == kv::Op::kGet) {
+      ++served.as_follower;
+    }
+  }
   node->on_client_request(request);
 }
 
@@ -479,12 +491,12 @@ void Host::drive_move(GroupId group, Node& node, const shard::Control& move, Nod
                                                    {raft::ConfChangeType::kRemoveNode, move.from}}});
 }
 
-// Requests served here per shard since the last report, to the metadata group's members (only
-// its leader's executor uses them).
+// Requests served here per shard since the last report, as leader and as follower, to the
+// metadata group's members (only its leader's executor uses them).
 void Host::report_load() {
   if (served_.empty()) return;
   shard::Control report{shard::ControlKind::kLoad, 0, 0, {}, {}, {}, {}, {}};
-  report.loads.assign(served_.begin(), served_.end());
+  for (const auto& [shard, served] : served_) report.loads.push_back(served);
   served_.clear();
   for (NodeId voter : placement_->meta_voters) send_control(voter, shard::kMetaGroup, report);
 }

@@ -233,7 +233,7 @@ class Host {
   std::vector<GroupMessage> control_out_;             // placement messages for the next Ready
   std::vector<GroupToCreate> create_;
   std::vector<GroupId> dropped_;
-  std::map<uint32_t, uint64_t> served_;  // requests per shard since the last load report
+  std::map<uint32_t, shard::ShardServed> served_;  // per shard since the last load report
   std::vector<ReplicaHistory> history_out_;
   void note_history(GroupId group);
   std::vector<GroupId> taken_;        // groups whose Ready is being handled

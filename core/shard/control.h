@@ -8,7 +8,9 @@
 //   kRoute     executor -> every node: newer route entries (epochs, replicas, preferred leader).
 //   kDrop      executor -> the node a move left: drop its (removed) replica.
 //   kLoad      every node -> the metadata group's members: requests its replicas served, per
-//              shard, since its last report (the executor's load-aware planning).
+//              shard, since its last report, as the shard's leader and as a follower apart
+//              (the executor's load-aware planning: leader-served load moves with leadership,
+//              follower-served load stays with the replicas).
 
 #include <cstdint>
 #include <utility>
@@ -21,6 +23,14 @@ namespace grape::shard {
 
 enum class ControlKind : uint8_t { kMove, kMoveDone, kRoute, kDrop, kLoad };
 
+// kLoad: what one node's replica of a shard served since the node's last report.
+struct ShardServed {
+  uint32_t shard = 0;
+  uint64_t as_leader = 0;    // requests taken while the replica led its group
+  uint64_t as_follower = 0;  // reads served while it followed (ReadIndex through the leader)
+  bool operator==(const ShardServed&) const = default;
+};
+
 struct Control {
   ControlKind kind = ControlKind::kMove;
   uint64_t move_id = 0;
@@ -29,7 +39,7 @@ struct Control {
   NodeId to;    // kMove, kMoveDone: the replica that arrives
   std::vector<NodeId> initial_voters;  // kMove: the group's first configuration
   std::vector<RouteEntry> routes;      // kRoute; kMoveDone: the shard's new entry
-  std::vector<std::pair<uint32_t, uint64_t>> loads;  // kLoad: (shard, requests)
+  std::vector<ShardServed> loads;      // kLoad: per shard served here
   // kMove: roll the move back instead (its target left, or it made no progress in time);
   // kMoveDone: it was rolled back (`to` is no member), not done.
   bool cancel = false;

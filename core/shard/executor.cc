@@ -29,6 +29,7 @@ void Executor::reset() {
   recent_load_.clear();
   last_load_check_ = 0;
   planned_load_.clear();
+  smoothed_load_.clear();
   proposed_initial_ = false;
   planned_ = false;
 }
@@ -184,34 +185,46 @@ void Executor::maybe_plan(const MetaState& meta, ExecutorOutput& out, uint64_t& 
   ++version;
 }
 
-// Requests served per node, each shard's counted at its preferred leader (where its writes go):
-// a node above the mean by more than the threshold asks for a load-aware plan.
+// Requests served per node as the planner counts them (shard::served_by_node: followers' reads
+// on every replica, the rest at the preferred leader, where its writes go): a node above the
+// mean by more than the threshold asks for a load-aware plan.
 void Executor::check_load(const MetaState& meta, uint64_t now_tick) {
   if (now_tick < last_load_check_ + static_cast<uint64_t>(options_.load_check_ticks)) return;
   last_load_check_ = now_tick;
-  std::map<uint32_t, uint64_t> load = std::move(recent_load_);
+  std::map<uint32_t, ShardLoad> reported = std::move(recent_load_);
   recent_load_.clear();
-  if (load.empty()) return;
-  std::map<NodeId, uint64_t> per_node;
-  for (const NodeSpec& node : meta.active_nodes()) per_node[node.id] = 0;
+  if (reported.empty()) return;
+  std::vector<ShardLoad> load(meta.map.shard_count());
+  for (const auto& [shard, served] : reported) {
+    if (shard < load.size()) load[shard] = served;
+  }
+  const std::vector<NodeSpec> nodes = meta.active_nodes();
+  const std::vector<uint64_t> per_node =
+      served_by_node(meta.map, nodes, load, options_.placement.replication);
   uint64_t total = 0;
-  for (const auto& [shard, requests] : load) {
-    if (shard >= meta.map.shard_count()) continue;
-    per_node[meta.map.shards[shard].leader] += requests;
+  uint64_t busiest = 0;
+  for (uint64_t requests : per_node) {
     total += requests;
+    busiest = std::max(busiest, requests);
   }
   if (per_node.empty() || total == 0) return;
-  uint64_t busiest = 0;
-  for (const auto& [node, requests] : per_node) busiest = std::max(busiest, requests);
   // busiest / mean > 1 + threshold, in integers: busiest * n * 100 > total * (100 + threshold)
   __extension__ using U128 = unsigned __int128;
   const U128 left = static_cast<U128>(busiest) * per_node.size() * 100;
   const U128 right = static_cast<U128>(total) * (100 + options_.load_threshold_pct);
-  if (left <= right) return;
-  planned_load_.assign(meta.map.shard_count(), ShardLoad{});
-  for (const auto& [shard, requests] : load) {
-    if (shard < planned_load_.size()) planned_load_[shard].requests = requests;
+  // What a plan evens out: each shard's load smoothed over the windows (each window counts half
+  // as much as the one after it), so that one window's noise, or a hand-over of a shard's
+  // leadership during it, does not swing leaders back and forth.
+  auto average = [](uint64_t a, uint64_t b) { return a / 2 + b / 2 + (a % 2 + b % 2) / 2; };
+  if (smoothed_load_.size() != load.size()) smoothed_load_ = load;
+  for (size_t shard = 0; shard < load.size(); ++shard) {
+    ShardLoad& smoothed = smoothed_load_[shard];
+    smoothed.requests = average(smoothed.requests, load[shard].requests);
+    smoothed.follower_requests =
+        average(smoothed.follower_requests, load[shard].follower_requests);
   }
+  if (left <= right) return;
+  planned_load_ = smoothed_load_;
   ++load_triggers_;
 }
 

@@ -12,7 +12,12 @@
 //   - a running move's command is re-sent until its shard's leader reports it done; the report
 //     is recorded (the shard's new replicas, its epoch one higher, the move done), and the node
 //     the move left is told to drop its replica;
-//   - route entries that changed are sent to every node.
+//   - route entries that changed are sent to every node;
+//   - every node reports what its replicas served per shard, as leader and as follower apart;
+//     when a node serves more than `load_threshold_pct` above the mean, the planner evens out
+//     served load: what followers serve stays with the replicas as each node's base load, and
+//     leadership of shards moves (leader counts within their bounds) so that base plus
+//     leader-served load evens out. No data moves for load.
 //
 // Progress lives in the metadata group: the executor's own memory is only what it has sent.
 
@@ -42,9 +47,11 @@ struct ExecutorOptions {
   // A running move that is not done this long after it started is rolled back (its target is
   // down or cannot catch up); so is any move whose target is no longer an active node.
   int move_timeout_ticks = 3000;
-  // Load: every `load_check_ticks` the requests reported per shard are summed per node (at the
-  // shards' preferred leaders); a node above the mean by more than `load_threshold_pct` gets a
-  // load-aware plan (leaders moved to even out requests served).
+  // Load: every `load_check_ticks` the requests reported per shard are summed per node, as the
+  // planner counts them (shard::served_by_node: an even share of each shard's follower-served
+  // reads on each of its replicas, the rest at its preferred leader); a node above the mean by
+  // more than `load_threshold_pct` gets a load-aware plan (leaders moved to even out requests
+  // served, base plus leader-served), made on each shard's load smoothed over the windows.
   int load_check_ticks = 300;
   uint32_t load_threshold_pct = 15;
 };
@@ -64,9 +71,13 @@ class Executor {
   ExecutorOutput tick(const MetaState& meta, uint64_t now_tick);
   // A shard leader's report that a move is done.
   void on_move_done(const Control& report) { done_reports_[report.move_id] = report; }
-  // A node's report of requests served per shard.
+  // A node's report of requests served per shard, as leader and as follower.
   void on_load(const Control& report) {
-    for (const auto& [shard, requests] : report.loads) recent_load_[shard] += requests;
+    for (const ShardServed& served : report.loads) {
+      ShardLoad& load = recent_load_[served.shard];
+      load.requests += served.as_leader;
+      load.follower_requests += served.as_follower;
+    }
   }
   // This host stopped leading the metadata group: forget what was sent (a new leader resends).
   void reset();
@@ -95,10 +106,11 @@ class Executor {
   uint64_t planned_fingerprint_ = 0;             // of the inputs of the last plan
   bool planned_ = false;
   uint64_t last_full_routes_ = 0;  // tick
-  std::map<uint32_t, uint64_t> recent_load_;  // requests per shard since the last check
+  std::map<uint32_t, ShardLoad> recent_load_;  // served per shard since the last check
   uint64_t last_load_check_ = 0;              // tick
   uint64_t load_triggers_ = 0;                // load-aware plans asked for (in the fingerprint)
   std::vector<ShardLoad> planned_load_;       // the load the next plan evens out
+  std::vector<ShardLoad> smoothed_load_;      // per shard, over the windows seen (see check_load)
   mutable std::optional<ShardMap> initial_map_;
 };
 

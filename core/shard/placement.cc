@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 #include <numeric>
+#include <utility>
 
 #include "core/base/hash.h"
 
@@ -30,6 +31,21 @@ uint64_t mix(uint64_t x) {
 
 uint64_t ceil_div(U128 numerator, U128 denominator) {
   return static_cast<uint64_t>((numerator + denominator - 1) / denominator);
+}
+
+// The planner's model of served load, in units of 1 / (R - 1) request (see served_by_node):
+// every replica of a shard carries an even share of what its followers served (their total,
+// scaled), and its leader, on top of that, what it served beyond such a share; that extra is
+// what moving leadership moves.
+uint64_t replica_share(const ShardLoad& load, uint32_t replication) {
+  return replication > 1 ? load.follower_requests : 0;
+}
+uint64_t leader_extra(const ShardLoad& load, uint32_t replication) {
+  if (replication <= 1) return load.requests;
+  const U128 leader = static_cast<U128>(load.requests) * (replication - 1);
+  if (leader <= load.follower_requests) return 0;
+  return static_cast<uint64_t>(
+      std::min<U128>(leader - load.follower_requests, std::numeric_limits<uint64_t>::max()));
 }
 
 std::vector<NodeSpec> sorted_by_id(std::vector<NodeSpec> nodes) {
@@ -106,6 +122,7 @@ class Work {
 
   uint32_t node_count() const { return static_cast<uint32_t>(nodes_.size()); }
   uint32_t shards() const { return options_.shards; }
+  uint32_t replication() const { return options_.replication; }
   const std::vector<NodeSpec>& nodes() const { return nodes_; }
   const Quota& quota(uint32_t node) const { return replica_quota_[node]; }
   uint32_t count(uint32_t node) const { return count_[node]; }
@@ -502,49 +519,89 @@ class LeaderBalancer {
     }
   }
 
-  // With a measured load: moves leadership while doing so lowers the busiest node's requests per
-  // unit of weight. Leader counts may then leave their bounds: served load is what matters.
+  // With a measured load: leadership moves while doing so lowers the busier of the two nodes'
+  // requests served per unit of weight, the busiest node first (when it can shed nothing, the
+  // next busiest may, to a node lighter still). Leader counts stay within their bounds: a node
+  // above its floor hands a shard to one below its ceil, or two nodes swap the leadership of a
+  // busier shard for a lighter one. Every step lowers the larger of two loads and leaves the
+  // others, so the loads sorted from the top fall with each, and the loop ends. A node's load
+  // is served_by_node's: what its replicas serve as followers is a base that stays, and only a
+  // shard's leader extra moves with its leadership.
   void balance_load(const std::vector<ShardLoad>& load) {
     const uint32_t n = work_.node_count();
     std::vector<uint64_t> served(n, 0);
+    std::vector<uint64_t> extra(work_.shards(), 0);
     for (uint32_t shard = 0; shard < work_.shards(); ++shard) {
-      served[work_.leader(shard)] += load[shard].requests;
+      const uint64_t share = replica_share(load[shard], work_.replication());
+      for (uint32_t node : work_.replicas(shard)) served[node] += share;
+      extra[shard] = leader_extra(load[shard], work_.replication());
+      served[work_.leader(shard)] += extra[shard];
     }
     // a / wa < b / wb, exactly
     auto less = [&](uint64_t a, uint32_t na, uint64_t b, uint32_t nb) {
       return static_cast<U128>(a) * work_.nodes()[nb].weight <
              static_cast<U128>(b) * work_.nodes()[na].weight;
     };
+    struct Step {
+      uint32_t shard = kNone;  // its leadership goes from the source to `to`
+      uint32_t to = kNone;
+      uint32_t back = kNone;   // a swap: this shard's leadership comes back from `to`
+      uint64_t after = 0;      // the larger of the two loads after the step (normalised below)
+      uint32_t after_node = kNone;
+    };
+    std::vector<uint32_t> by_load(n);
+    std::vector<std::vector<uint32_t>> led_by(n);
     for (uint32_t round = 0; round < 4 * work_.shards(); ++round) {
-      uint32_t busiest = 0;
-      for (uint32_t node = 1; node < n; ++node) {
-        if (less(served[busiest], busiest, served[node], node)) busiest = node;
-      }
-      uint32_t best_shard = kNone;
-      uint32_t best_to = kNone;
-      uint64_t best_after = 0;  // the larger of the two loads after the move, normalised below
-      uint32_t best_after_node = kNone;
+      std::iota(by_load.begin(), by_load.end(), 0u);
+      std::stable_sort(by_load.begin(), by_load.end(), [&](uint32_t a, uint32_t b) {
+        return less(served[b], b, served[a], a);  // busiest first
+      });
+      for (auto& shards : led_by) shards.clear();
       for (uint32_t shard = 0; shard < work_.shards(); ++shard) {
-        if (work_.leader(shard) != busiest || load[shard].requests == 0) continue;
-        const uint64_t moved = load[shard].requests;
-        for (uint32_t to : work_.replicas(shard)) {
-          if (to == busiest) continue;
-          const uint64_t from_after = served[busiest] - moved;
+        led_by[work_.leader(shard)].push_back(shard);
+      }
+      uint32_t from = kNone;
+      Step best;
+      for (uint32_t source : by_load) {
+        // The step moves `moved` from the source to `to`; it must leave both below the source.
+        auto consider = [&](uint32_t shard, uint32_t to, uint32_t back, uint64_t moved) {
+          const uint64_t from_after = served[source] - moved;
           const uint64_t to_after = served[to] + moved;
-          // the worse of the two after the move must be better than the busiest now
-          const bool to_worse = less(from_after, busiest, to_after, to);
+          const bool to_worse = less(from_after, source, to_after, to);
           const uint64_t after = to_worse ? to_after : from_after;
-          const uint32_t after_node = to_worse ? to : busiest;
-          if (!less(after, after_node, served[busiest], busiest)) continue;
-          if (best_shard == kNone || less(after, after_node, best_after, best_after_node)) {
-            best_shard = shard, best_to = to, best_after = after, best_after_node = after_node;
+          const uint32_t after_node = to_worse ? to : source;
+          if (!less(after, after_node, served[source], source)) return;
+          if (best.shard == kNone || less(after, after_node, best.after, best.after_node)) {
+            best = Step{shard, to, back, after, after_node};
+          }
+        };
+        for (uint32_t shard : led_by[source]) {
+          if (extra[shard] == 0) continue;
+          for (uint32_t to : work_.replicas(shard)) {
+            if (to == source) continue;
+            if (led_[source] > quota_[source].floor && led_[to] < quota_[to].ceil) {
+              consider(shard, to, kNone, extra[shard]);
+            }
+            for (uint32_t back : led_by[to]) {
+              if (extra[back] >= extra[shard] || !work_.holds(source, back)) continue;
+              consider(shard, to, back, extra[shard] - extra[back]);
+            }
           }
         }
+        if (best.shard != kNone) {
+          from = source;
+          break;
+        }
       }
-      if (best_shard == kNone) break;
-      served[busiest] -= load[best_shard].requests;
-      served[best_to] += load[best_shard].requests;
-      lead(best_shard, best_to);
+      if (best.shard == kNone) break;
+      uint64_t moved = extra[best.shard];
+      lead(best.shard, best.to);
+      if (best.back != kNone) {
+        moved -= extra[best.back];
+        lead(best.back, from);
+      }
+      served[from] -= moved;
+      served[best.to] += moved;
     }
   }
 
@@ -810,8 +867,9 @@ Expected<Plan, PlacementError> plan(const ShardMap& current, const std::vector<N
   ReplicaBalancer(work).run();
   LeaderBalancer leaders(work);
   leaders.balance();
-  const bool loaded = std::any_of(load.begin(), load.end(),
-                                  [](const ShardLoad& shard) { return shard.requests > 0; });
+  const bool loaded = std::any_of(load.begin(), load.end(), [](const ShardLoad& shard) {
+    return shard.requests > 0 || shard.follower_requests > 0;
+  });
   if (loaded) leaders.balance_load(load);
 
   Plan result;
@@ -862,11 +920,36 @@ std::vector<NodeCounts> count_by_node(const ShardMap& map, const std::vector<Nod
   for (const NodeSpec& node : nodes) entry(node.id);
   for (uint32_t shard = 0; shard < map.shard_count(); ++shard) {
     for (NodeId node : map.shards[shard].replicas) ++entry(node).replicas;
-    NodeCounts& leader = entry(map.shards[shard].leader);
-    ++leader.leaders;
-    if (shard < load.size()) leader.requests += load[shard].requests;
+    ++entry(map.shards[shard].leader).leaders;
+  }
+  if (load.size() == map.shard_count() && !counts.empty()) {
+    std::vector<NodeSpec> listed;
+    for (const NodeCounts& count : counts) listed.push_back(NodeSpec{count.node, 1});
+    const uint64_t unit = map.replication > 1 ? map.replication - 1 : 1;
+    const std::vector<uint64_t> served = served_by_node(map, listed, load, map.replication);
+    for (size_t i = 0; i < counts.size(); ++i) counts[i].requests = served[i] / unit;
   }
   return counts;
+}
+
+std::vector<uint64_t> served_by_node(const ShardMap& map, const std::vector<NodeSpec>& nodes,
+                                     const std::vector<ShardLoad>& load, uint32_t replication) {
+  std::vector<uint64_t> served(nodes.size(), 0);
+  std::vector<std::pair<NodeId, size_t>> index;  // sorted by node: where each is in `nodes`
+  for (size_t i = 0; i < nodes.size(); ++i) index.push_back({nodes[i].id, i});
+  std::sort(index.begin(), index.end());
+  auto add = [&](NodeId id, uint64_t requests) {
+    auto it = std::lower_bound(index.begin(), index.end(), std::pair<NodeId, size_t>{id, 0});
+    for (; it != index.end() && it->first == id; ++it) served[it->second] += requests;
+  };
+  for (uint32_t shard = 0; shard < map.shard_count() && shard < load.size(); ++shard) {
+    const uint64_t share = replica_share(load[shard], replication);
+    if (share > 0) {
+      for (NodeId node : map.shards[shard].replicas) add(node, share);
+    }
+    add(map.shards[shard].leader, leader_extra(load[shard], replication));
+  }
+  return served;
 }
 
 uint64_t minimum_moves(const ShardMap& current, const std::vector<NodeSpec>& nodes,

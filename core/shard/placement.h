@@ -13,8 +13,11 @@
 // weight, capped at S (a node holds at most one replica of a shard) with the excess spread over
 // the others. The planner keeps every node's replica count within [floor(share), ceil(share)],
 // hence within ceil((1 + ε) * share), and the leader count within one of its share of the S
-// leaders. With a measured load it balances leaders by requests served instead. Pure and
-// deterministic: no floating point reaches a decision.
+// leaders. With a measured load it also evens out requests served, leader counts kept within
+// those bounds: what followers serve (reads at any replica) stays with the replicas, a base load
+// on their nodes, and leadership moves (hand-offs, and swaps of a busier shard's leadership for
+// a lighter one) so that base plus leader-served load evens out. Pure and deterministic: no
+// floating point reaches a decision.
 
 #include <cstdint>
 #include <string>
@@ -100,8 +103,9 @@ struct ShardMap {
 
 // Measured load of one shard, over the same window for every shard.
 struct ShardLoad {
-  uint64_t requests = 0;  // requests served (by its leader)
+  uint64_t requests = 0;  // requests served by its leader
   uint64_t bytes = 0;     // data held
+  uint64_t follower_requests = 0;  // reads served by its followers, all of them together
 };
 
 // One replica moved: `to` joins shard's group as a learner, catches up, replaces `from`.
@@ -142,7 +146,7 @@ struct NodeCounts {
   NodeId node;
   uint32_t replicas = 0;
   uint32_t leaders = 0;
-  uint64_t requests = 0;  // with a load: requests served as leader
+  uint64_t requests = 0;  // with a load: requests served (served_by_node), rounded down
 };
 
 // Why a placement cannot be made.
@@ -162,8 +166,9 @@ std::vector<Quota> quotas(const std::vector<NodeSpec>& nodes, uint64_t total, ui
     const std::vector<NodeSpec>& nodes, const PlacementOptions& options);
 
 // The moves that take `current` to a balanced placement on `nodes`: replicas on nodes no longer
-// listed move off, nodes outside their bounds shed or gain replicas, leaders even out (by count,
-// or by requests served when `load` has one entry per shard). The target's version is one past
+// listed move off, nodes outside their bounds shed or gain replicas, leaders even out by count,
+// then, when `load` has one entry per shard, by requests served (served_by_node's) within their
+// count bounds. The same load planned again on the target moves nothing more. The target's version is one past
 // the current one when anything changes; a shard's epoch grows when its replica set does.
 [[nodiscard]] Expected<Plan, PlacementError> plan(const ShardMap& current,
                                                   const std::vector<NodeSpec>& nodes,
@@ -172,6 +177,15 @@ std::vector<Quota> quotas(const std::vector<NodeSpec>& nodes, uint64_t total, ui
 
 std::vector<NodeCounts> count_by_node(const ShardMap& map, const std::vector<NodeSpec>& nodes,
                                       const std::vector<ShardLoad>& load = {});
+
+// The requests each of `nodes` (in the order given) serves under `map` with `load` (one entry
+// per shard), as the planner counts them: every replica of a shard serves an even share of what
+// the shard's followers served (reads go to any replica), and its leader serves, on top of that
+// share, the rest of what it served (writes, and reads sent to the leader), which is what moves
+// when leadership does. In units of 1 / (R - 1) request (R = `replication`; 1 when R is 1), so
+// that every share is an integer.
+std::vector<uint64_t> served_by_node(const ShardMap& map, const std::vector<NodeSpec>& nodes,
+                                     const std::vector<ShardLoad>& load, uint32_t replication);
 
 // The fewest replica moves any placement on `nodes` within the planner's bounds needs from
 // `current`: replicas that must leave (departed nodes, nodes above their ceil) or must arrive

@@ -265,6 +265,77 @@ TEST_F(ShardedHost, AShardHostedElsewhereIsRedirectedWithItsRoute) {
   EXPECT_EQ(reply.leader_hint, NodeId(4));
 }
 
+// Load reports (the executor's load-aware planning) count what a replica took as its shard's
+// leader apart from what it took as a follower: leader-served load moves with leadership,
+// follower-served reads stay with the replica. A follower redirects writes: it counts reads only.
+TEST(HostLoad, ReportsWhatItServedAsLeaderAndAsFollowerApart) {
+  Host host(NodeId(1), 1);
+  raft::MemoryLogStore led_store;
+  raft::MemoryLogStore followed_store;
+  NodeConfig alone;  // shard 0: a group of one, which n1 leads
+  alone.raft.id = NodeId(1);
+  alone.raft.voters = {NodeId(1)};
+  NodeConfig three = alone;  // shard 1: n2 and n3 are its other voters; n1 follows
+  three.raft.voters = {NodeId(1), NodeId(2), NodeId(3)};
+  three.raft.election_ticks = 1000;
+  ASSERT_TRUE(host.add_group(shard::group_of(0), alone, led_store, Rng(1)).is_ok());
+  ASSERT_TRUE(host.add_group(shard::group_of(1), three, followed_store, Rng(2)).is_ok());
+  host.set_route(shard::RouteEntry{0, Epoch(1), {NodeId(1)}, NodeId(1)});
+  host.set_route(shard::RouteEntry{1, Epoch(1), {NodeId(1), NodeId(2), NodeId(3)}, NodeId(2)});
+  PlacementHostOptions options;
+  options.meta_voters = {NodeId(2)};
+  options.load_report_ticks = 5;
+  host.enable_placement(options);
+  std::vector<shard::Control> reports;
+  auto drain = [&] {
+    while (host.has_ready()) {
+      HostReady ready = host.take_ready();
+      for (GroupReady& group : ready.groups) {
+        raft::MemoryLogStore& store =
+            group.group == shard::group_of(0) ? led_store : followed_store;
+        EXPECT_TRUE(store.append(group.ready.raft.entries_to_persist).is_ok());
+        if (group.ready.raft.hard_state) {
+          EXPECT_TRUE(store.set_hard_state(*group.ready.raft.hard_state).is_ok());
+        }
+      }
+      for (const PeerBatch& batch : ready.batches) {
+        for (const GroupMessage& message : batch.messages) {
+          if (message.control && message.control->kind == shard::ControlKind::kLoad) {
+            EXPECT_EQ(batch.to, NodeId(2));
+            reports.push_back(*message.control);
+          }
+        }
+      }
+      host.advance();
+    }
+  };
+  host.group(shard::group_of(0))->campaign();
+  drain();
+  ASSERT_EQ(host.group(shard::group_of(0))->raft().role(), raft::Role::kLeader);
+  ASSERT_NE(host.group(shard::group_of(1))->raft().role(), raft::Role::kLeader);
+  uint64_t next = 1;
+  auto ask = [&](uint32_t shard, kv::Op op) {
+    ClientRequest request;
+    request.client = 1;
+    request.request = next++;
+    request.group = shard::group_of(shard);
+    request.epoch = Epoch(1);
+    request.command = {op, "k", op == kv::Op::kGet ? "" : "v"};
+    host.on_client_request(request);
+  };
+  ask(0, kv::Op::kPut);
+  ask(0, kv::Op::kGet);
+  ask(0, kv::Op::kPut);
+  ask(1, kv::Op::kGet);
+  ask(1, kv::Op::kPut);  // redirected to the leader: not served here
+  for (int t = 0; t < 5; ++t) {
+    host.tick();
+    drain();
+  }
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].loads, (std::vector<shard::ShardServed>{{0, 3, 0}, {1, 0, 1}}));
+}
+
 TEST(RouteCache, NewerEpochsWinAndLeaderHintsUpdate) {
   shard::RouteCache cache;
   EXPECT_TRUE(cache.update({5, Epoch(2), {NodeId(1)}, NodeId(1)}));

@@ -149,6 +149,63 @@ TEST(Executor, WritesTheFirstMapThenPlansAJoinAndRunsItsMoves) {
   EXPECT_EQ(routes, 4u);
 }
 
+// Load reports split what leaders and followers served; a node far above the mean gets a plan
+// that swaps its busier shards' leadership for lighter ones (leader counts stay even), and no
+// plan after it (its own version written, the next load checks) moves anything again.
+TEST(Executor, ALoadAwarePlanMovesLeadersAndNoLaterPlanUndoesIt) {
+  MetaGroup meta;
+  ExecutorOptions o = options(9);
+  o.load_check_ticks = 30;
+  Executor executor(o);
+  uint64_t tick = 0;
+  auto look = [&] {
+    ExecutorOutput out = executor.tick(meta.state(), tick += 10);
+    meta.apply(out.proposals);
+    return out;
+  };
+  look();  // the first map: 3 leaders per node, every node holds every shard
+  const ShardMap before = meta.state().map;
+  const NodeId hot = before.shards[0].leader;
+  // Shard 0 is hot: 90 requests at its leader, 10 at each follower. The other shards its node
+  // leads take 40 requests each, the rest 10.
+  std::vector<ShardLoad> load(9, ShardLoad{10, 0, 0});
+  load[0] = ShardLoad{90, 0, 20};
+  for (uint32_t s = 1; s < 9; ++s) {
+    if (before.shards[s].leader == hot) load[s].requests = 40;
+  }
+  auto report = [&] {
+    Control control{ControlKind::kLoad, 0, 0, {}, {}, {}, {}};
+    for (uint32_t s = 0; s < 9; ++s) {
+      control.loads.push_back(ShardServed{s, load[s].requests, load[s].follower_requests});
+    }
+    executor.on_load(control);
+  };
+  auto leaders_of = [](const ShardMap& map, NodeId node) {
+    return std::count_if(map.shards.begin(), map.shards.end(),
+                         [&](const ShardPlacement& p) { return p.leader == node; });
+  };
+  // In halves of requests: 340 where shard 0 leads, 80 on each other node.
+  EXPECT_EQ(served_by_node(before, nodes(3), load, 3)[hot.value - 1], 340u);
+  report();
+  look();
+  look();  // the load check: a plan
+  const ShardMap after = meta.state().map;
+  EXPECT_GT(after.version, before.version);
+  for (uint64_t node = 1; node <= 3; ++node) EXPECT_EQ(leaders_of(after, NodeId(node)), 3);
+  // Shard 0's leader (every node holds every shard: any of them) now leads two of the lightest
+  // shards besides (220); each other node one of the busier shards and two light ones (140).
+  const NodeId now_hot = after.shards[0].leader;
+  for (uint64_t node = 1; node <= 3; ++node) {
+    EXPECT_EQ(served_by_node(after, nodes(3), load, 3)[node - 1],
+              NodeId(node) == now_hot ? 220u : 140u);
+  }
+  for (int i = 0; i < 20; ++i) {  // later looks, later load checks under the same load
+    if (i % 3 == 0) report();
+    EXPECT_TRUE(look().proposals.empty());
+  }
+  EXPECT_EQ(meta.state().map, after);
+}
+
 TEST(Executor, ANewExecutorResumesTheMovesRecordedRunning) {
   MetaGroup meta;
   Executor first(options(8));
