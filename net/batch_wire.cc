@@ -70,9 +70,10 @@ void put_control(Bytes& out, const shard::Control& c) {
   put<uint32_t>(out, static_cast<uint32_t>(c.routes.size()));
   for (const shard::RouteEntry& route : c.routes) put_route(out, route);
   put<uint32_t>(out, static_cast<uint32_t>(c.loads.size()));
-  for (const auto& [shard, requests] : c.loads) {
-    put<uint32_t>(out, shard);
-    put<uint64_t>(out, requests);
+  for (const shard::ShardServed& served : c.loads) {
+    put<uint32_t>(out, served.shard);
+    put<uint64_t>(out, served.as_leader);
+    put<uint64_t>(out, served.as_follower);
   }
 }
 
@@ -91,10 +92,10 @@ bool get_control(In& in, shard::Control& c) {
   for (shard::RouteEntry& route : c.routes) {
     if (!get_route(in, route)) return false;
   }
-  if (!in.count(n, 12)) return false;
+  if (!in.count(n, 20)) return false;
   c.loads.resize(n);
-  for (auto& [shard, requests] : c.loads) {
-    if (!in.get(shard) || !in.get(requests)) return false;
+  for (shard::ShardServed& served : c.loads) {
+    if (!in.get(served.shard) || !in.get(served.as_leader) || !in.get(served.as_follower)) return false;
   }
   return true;
 }

@@ -39,7 +39,7 @@ node::PeerBatch sample_batch() {
   shard::Control routes;
   routes.kind = shard::ControlKind::kRoute;
   routes.routes.push_back(shard::RouteEntry{3, Epoch(4), {NodeId(1), NodeId(5)}, NodeId(5)});
-  routes.loads = {{3, 1000}, {4, 7}};
+  routes.loads = {{3, 1000, 250}, {4, 7, 0}};
   batch.messages.push_back(node::GroupMessage{GroupId(1), envelope, routes});
   return batch;
 }
