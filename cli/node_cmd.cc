@@ -479,7 +479,10 @@ int member_remove(const ClientArgs& args, const std::string& id) {
   if (!net::parse_node_name(id)) return bad_input("member id '" + id + "' is not n1, n2, ...");
   auto answer = call(*client, net::HttpCall{"DELETE", "/v1/members/" + id, {}, {}, {}}, error, true);
   if (!answer) return failed(error);
-  return admin_result(*client, *answer, "removed " + id);
+  const bool sharded = answer->body.value("state", std::string()) == "leaving";
+  return admin_result(*client, *answer,
+                      sharded ? id + " is leaving: its replicas move away first (see grape shard status)"
+                              : "removed " + id);
 }
 
 int member_promote(const ClientArgs& args, const std::string& id) {
