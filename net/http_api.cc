@@ -3,6 +3,7 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -271,6 +272,11 @@ void handle_shard_members(Runtime& runtime, const HttpRequest& request, const st
     if (!known) return respond(error_response(404, node_name(id) + " is not a member"));
     if (known->state == shard::NodeState::kLeaving) {
       return respond(error_response(409, node_name(id) + " is leaving already"));
+    }
+    const auto meta_voters = raft::members(group1.raft().conf_state());
+    if (std::count(meta_voters.begin(), meta_voters.end(), id)) {
+      return respond(error_response(409, node_name(id) + " holds the metadata group, whose members are fixed "
+                                         "at the cluster's creation: it cannot be removed"));
     }
     if (meta->active_nodes().size() <= runtime.params().replication) {
       return respond(error_response(409, "removing " + node_name(id) + " would leave fewer nodes than replicas per shard"));

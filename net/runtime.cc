@@ -190,18 +190,29 @@ Status<std::string> Runtime::check_never_started() {
   return Status<std::string>::ok();
 }
 
-// Once this node has a leader, it records that it has run with this cluster (once). Sharded,
-// the metadata group's members do (they are the ones that bootstrap from an empty data dir).
+// Once this node has a leader, it records that it has run with this cluster (once): a node that
+// later finds its data dir empty asks first (check_never_started). Sharded, every node that holds
+// replicas records it, through the metadata group (forwarded there when it holds none of it).
 void Runtime::maybe_mark_started() {
+  if (marking_started_ || marked_started_) return;
+  const std::string key = kStartedPrefix + node_name(config_.id);
   node::Node* group1 = meta();
-  if (marking_started_ || group1 == nullptr || group1->raft().leader() == kNoNode ||
-      !raft::is_member(group1->raft().conf_state(), config_.id) ||
-      group1->kv().get(kStartedPrefix + node_name(config_.id))) {
+  if (group1 != nullptr) {
+    if (group1->kv().get(key)) {
+      marked_started_ = true;
+      return;
+    }
+    if (group1->raft().leader() == kNoNode || !raft::is_member(group1->raft().conf_state(), config_.id)) {
+      return;
+    }
+  } else if (!sharded() || host_->group_count() == 0) {
     return;
   }
   marking_started_ = true;
-  submit_to(shard::kMetaGroup, kv::Command{kv::Op::kPut, kStartedPrefix + node_name(config_.id), "1", {}},
-            [this](Outcome) { marking_started_ = false; });
+  submit_to(shard::kMetaGroup, kv::Command{kv::Op::kPut, key, "1", {}}, [this](Outcome outcome) {
+    marking_started_ = false;
+    marked_started_ = !outcome.timed_out && outcome.status == node::ReplyStatus::kOk;
+  });
 }
 
 void Runtime::stop() {
@@ -295,6 +306,9 @@ bool Runtime::on_startup_frame(NodeId from, const Frame& frame) {
       uint64_t asked = 0;
       if (!r.get(asked)) return true;
       node::Node* group1 = meta();
+      // A sharded node without a metadata replica cannot know: it stays silent, and the asker
+      // waits for the metadata members' answers.
+      if (host_ && sharded() && group1 == nullptr) return true;
       const bool started = group1 && group1->kv().get(kStartedPrefix + node_name(NodeId(asked)));
       Bytes answer;
       storage::put<uint64_t>(answer, asked);

@@ -203,6 +203,9 @@ Status<std::string> Runtime::bootstrap_groups() {
     log::info("bootstrapped a new cluster of {} members", voters.size());
     return Status<std::string>::ok();
   }
+  // A node that joins (or rejoins after losing its data dir) holds nothing until moves bring it
+  // replicas: bootstrapping its first ones again would forget the votes and entries it had.
+  if (config_.join) return Status<std::string>::ok();
   std::set<GroupId> dropped_or_created;
   for (const node::ReplicaHistory& history : storage_->histories()) {
     dropped_or_created.insert(history.group);
@@ -276,11 +279,15 @@ Status<std::string> Runtime::start_host() {
     }
     if (auto started = start_group(shard::kMetaGroup, voters); !started) return started;
   } else {
+    // A new cluster's member starts the replicas the first layout gives it; a node that joined
+    // only those its storage holds (moves brought them).
     std::vector<GroupId> first;
     const auto& meta_voters = layout_->meta_voters;
-    if (std::count(meta_voters.begin(), meta_voters.end(), config_.id)) first.push_back(shard::kMetaGroup);
-    for (const auto& [shard, voters] : layout_->voters) {
-      if (std::count(voters.begin(), voters.end(), config_.id)) first.push_back(shard::group_of(shard));
+    if (!config_.join) {
+      if (std::count(meta_voters.begin(), meta_voters.end(), config_.id)) first.push_back(shard::kMetaGroup);
+      for (const auto& [shard, voters] : layout_->voters) {
+        if (std::count(voters.begin(), voters.end(), config_.id)) first.push_back(shard::group_of(shard));
+      }
     }
     for (const node::ReplicaHistory& history : storage_->histories()) {
       host_->restore_replica_history(history);

@@ -164,6 +164,7 @@ class Runtime {
   std::map<NodeId, bool> member_answers_;
   std::optional<ClusterParams> params_answer_;  // ask_params(): a peer's answer
   bool marking_started_ = false;  // our kStartedPrefix write is in flight
+  bool marked_started_ = false;   // it is written
 };
 
 }  // namespace grape::net
