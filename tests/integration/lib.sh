@@ -124,3 +124,20 @@ caught_up() {
   [[ $(jq -r .role <<<"$s") == leader ]] || return 1
   [[ $(jq '[.members[] | .lag] | all(. == 0)' <<<"$s") == true ]]
 }
+
+# Sharded clusters. sharding I: node nI's `sharding` section of /v1/cluster.
+sharding() { curl -sf "$(http_url "$1")/v1/cluster" | jq -c .sharding; }
+map_written() { [[ $(sharding "$(leader_index)" | jq .map_version) -ge 1 ]]; }
+# Whether nodes 1..$1 are all ready: every replica on each knows its group's leader.
+all_ready() {
+  local i
+  for i in $(seq 1 "$1"); do curl -sf "$(http_url "$i")/ready" >/dev/null || return 1; done
+}
+# start_sharded_cluster N SHARDS: N nodes of SHARDS shards (every later start_node too), once
+# the metadata leader has written the first map and every shard has a leader.
+start_sharded_cluster() {
+  NODE_FLAGS="--shards $2"
+  start_cluster "$1"
+  wait_for "the first shard map" 20 map_written
+  wait_for "a leader in every shard" 20 all_ready "$1"
+}

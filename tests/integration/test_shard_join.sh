@@ -6,11 +6,7 @@
 source "$(dirname "$0")/lib.sh" "$1"
 
 SHARDS=64
-NODE_FLAGS="--shards $SHARDS"
-start_cluster 3
-sharding() { curl -sf "$(http_url "$1")/v1/cluster" | jq -c .sharding; }
-map_written() { [[ $(sharding "$(leader_index)" | jq .map_version) -ge 1 ]]; }
-wait_for "the first shard map" 20 map_written
+start_sharded_cluster 3 $SHARDS
 
 "$GRAPE" bench --clients 8 --duration 10s --op mixed --keys 200 --value-bytes 8 --timeout 3s \
   --history "$WORK/history.jsonl" --format json >"$WORK/bench.json" 2>"$WORK/bench.err" &

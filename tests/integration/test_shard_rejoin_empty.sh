@@ -12,11 +12,7 @@
 # cluster" and it runs as a voter of group 1 again.
 source "$(dirname "$0")/lib.sh" "$1"
 
-NODE_FLAGS="--shards 8"
-start_cluster 3
-sharding() { curl -sf "$(http_url "$1")/v1/cluster" | jq -c .sharding; }
-map_written() { [[ $(sharding "$(leader_index)" | jq .map_version) -ge 1 ]]; }
-wait_for "the first shard map" 20 map_written
+start_sharded_cluster 3 8
 for i in $(seq 1 20); do "$GRAPE" kv put "k$i" "v$i" >/dev/null || fail "put k$i"; done
 # n3 must not be the leader for the rest (kill a follower).
 L=$(leader_index)

@@ -14,11 +14,7 @@
 # leader among n3..n5 after n1 and n2 are removed and stopped.
 source "$(dirname "$0")/lib.sh" "$1"
 
-NODE_FLAGS="--shards 8"
-start_cluster 5
-sharding() { curl -sf "$(http_url "$1")/v1/cluster" | jq -c .sharding; }
-map_written() { [[ $(sharding "$(leader_index)" | jq .map_version) -ge 1 ]]; }
-wait_for "the first shard map" 20 map_written
+start_sharded_cluster 5 8
 say "metadata group: $(curl -sf "$(http_url 3)/v1/cluster" | jq -c '[.members[].id]')"
 
 for n in n1 n2; do

@@ -12,11 +12,7 @@
 # replicas again from index 1 and runs.
 source "$(dirname "$0")/lib.sh" "$1"
 
-NODE_FLAGS="--shards 8"
-start_cluster 4
-sharding() { curl -sf "$(http_url "$1")/v1/cluster" | jq -c .sharding; }
-map_written() { [[ $(sharding "$(leader_index)" | jq .map_version) -ge 1 ]]; }
-wait_for "the first shard map" 20 map_written
+start_sharded_cluster 4 8
 # Some acknowledged writes, so that n4's shard replicas hold entries it acknowledged.
 for i in $(seq 1 40); do "$GRAPE" kv put "k$i" "v$i" >/dev/null || fail "put k$i"; done
 grep -q "bootstrapped" "$WORK/n4.log" || fail "n4 did not bootstrap shard replicas at the first start"
