@@ -156,11 +156,33 @@ std::optional<std::string> wait_leader(const std::vector<DemoNode>& nodes, doubl
   return std::nullopt;
 }
 
+// Through the first node that acknowledges it, trying them all for up to 5 s (a shard whose
+// leader was just killed elects another meanwhile).
 bool put(const std::vector<DemoNode>& nodes, const std::string& key, const std::string& value) {
-  for (const DemoNode& n : nodes) {
-    if (n.pid <= 0) continue;
-    auto r = net::http_call(n.url(), net::HttpCall{"PUT", "/v1/kv/" + key, value, {}, std::chrono::milliseconds(3000)});
-    if (r && r->status == 200) return true;
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (Clock::now() < deadline) {
+    for (const DemoNode& n : nodes) {
+      if (n.pid <= 0) continue;
+      auto r = net::http_call(n.url(), net::HttpCall{"PUT", "/v1/kv/" + key, value, {}, std::chrono::milliseconds(3000)});
+      if (r && r->status == 200) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+// Every live node ready: each of its shard replicas knows its group's leader.
+bool wait_ready(const std::vector<DemoNode>& nodes, double seconds) {
+  const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
+  while (Clock::now() < deadline) {
+    bool all = true;
+    for (const DemoNode& n : nodes) {
+      if (n.pid <= 0) continue;
+      auto r = net::http_call(n.url(), net::HttpCall{"GET", "/ready", {}, {}, std::chrono::milliseconds(500)});
+      all &= r && r->status == 200;
+    }
+    if (all) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return false;
 }
@@ -275,7 +297,9 @@ int real_demo(const DemoArgs& args) {
   std::fflush(stdout);
   auto leader = wait_leader(nodes, 15);
   if (!leader) return fail("no leader elected");
-  std::printf("%s leads, after %.2f s\n", leader->c_str(), since(t));
+  if (!wait_ready(nodes, 15)) return fail("the shards did not all elect a leader");
+  std::printf("%s leads the metadata group, and every shard has a leader, after %.2f s\n",
+              leader->c_str(), since(t));
 
   std::printf("2. Writing %d keys, each through a different node (followers forward to the leader) ... ", kKeys);
   std::fflush(stdout);

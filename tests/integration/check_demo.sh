@@ -2,7 +2,7 @@
 # `grape demo` (what `make demo` runs) goes end to end and leaves nothing running or on disk.
 set -euo pipefail
 GRAPE=$(realpath "$1")
-out=$("$GRAPE" demo)
+out=$("$GRAPE" demo) || { echo "$out"; echo "FAIL: grape demo exited with an error"; exit 1; }
 echo "$out"
 dir=$(sed -n 's/.*(files in \(.*\))$/\1/p' <<<"$out" | head -1)
 [[ -n $dir ]] || { echo "FAIL: the demo did not name its directory"; exit 1; }
