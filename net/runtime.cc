@@ -272,7 +272,7 @@ void Runtime::on_tick() {
   expire_requests();
   maybe_mark_started();
   // Every 5 s the metadata leader shares the peer addresses it knows.
-  const uint64_t share_ticks = static_cast<uint64_t>(std::max<int64_t>(1, 5'000 / config_.tick_ms));
+  const auto share_ticks = static_cast<uint64_t>(ticks_in(5'000));
   if (sharded() && ticks_ % share_ticks == 0) share_addresses();
   // Requests that found no leader try again now (an election may have ended, a route arrived).
   for (auto& [id, pending] : pending_) {

@@ -241,16 +241,17 @@ Status<std::string> Runtime::bootstrap_groups() {
   return Status<std::string>::ok();
 }
 
+int Runtime::ticks_in(int64_t ms) const {
+  return static_cast<int>(std::max<int64_t>(1, ms / config_.tick_ms));
+}
+
 node::NodeConfig Runtime::group_config(std::vector<NodeId> voters) const {
   node::NodeConfig node_config;
   raft::Config& raft = node_config.raft;
   raft.id = config_.id;
   raft.voters = std::move(voters);
-  const auto ticks = [&](int64_t ms) {
-    return static_cast<int>(std::max<int64_t>(1, ms / config_.tick_ms));
-  };
-  raft.heartbeat_ticks = ticks(config_.heartbeat_ms);
-  raft.election_ticks = std::max(ticks(config_.election_timeout_ms), raft.heartbeat_ticks + 1);
+  raft.heartbeat_ticks = ticks_in(config_.heartbeat_ms);
+  raft.election_ticks = std::max(ticks_in(config_.election_timeout_ms), raft.heartbeat_ticks + 1);
   raft.election_ticks_max = 2 * raft.election_ticks;
   node_config.snapshot_every = config_.snapshot_every;
   return node_config;
@@ -312,21 +313,18 @@ Status<std::string> Runtime::start_host() {
 }
 
 node::PlacementHostOptions Runtime::placement_options() const {
-  const auto ticks = [&](int64_t ms) {
-    return static_cast<int>(std::max<int64_t>(1, ms / config_.tick_ms));
-  };
   node::PlacementHostOptions options;
   options.executor.placement.shards = params_.shards;
   options.executor.placement.replication = params_.replication;
   options.executor.initial_nodes = params_.initial_nodes;
   options.executor.initial_voters = layout_->voters;
-  options.executor.move_timeout_ticks = ticks(10'000);
-  options.executor.full_routes_ticks = ticks(5'000);
-  options.executor.resend_ticks = ticks(300);
-  options.interval_ticks = ticks(config_.heartbeat_ms);
-  options.transfer_backoff_ticks = 8 * ticks(config_.election_timeout_ms);
+  options.executor.move_timeout_ticks = ticks_in(10'000);
+  options.executor.full_routes_ticks = ticks_in(5'000);
+  options.executor.resend_ticks = ticks_in(300);
+  options.interval_ticks = ticks_in(config_.heartbeat_ms);
+  options.transfer_backoff_ticks = 8 * ticks_in(config_.election_timeout_ms);
   options.meta_voters = layout_->meta_voters;
-  options.load_report_ticks = ticks(1'000);
+  options.load_report_ticks = ticks_in(1'000);
   options.executor.load_check_ticks = 3 * options.load_report_ticks;
   return options;
 }

@@ -112,6 +112,7 @@ class Runtime {
   [[nodiscard]] Status<std::string> start_host();
   [[nodiscard]] Status<std::string> start_group(GroupId group, std::vector<NodeId> voters);
   node::NodeConfig group_config(std::vector<NodeId> voters) const;
+  int ticks_in(int64_t ms) const;  // a duration in ticks, at least one
   node::PlacementHostOptions placement_options() const;
   ClusterParams params_with_addresses() const;
   void handle_ready(node::HostReady ready);
