@@ -35,18 +35,19 @@ json damage_json(const WalScan::Damage& d) {
 void print_inspect_text(const std::string& dir, const WalScan& scan) {
   std::printf("write-ahead log in %s: %zu segment(s), %llu records\n\n", dir.c_str(),
               scan.segments.size(), static_cast<unsigned long long>(scan.records));
-  std::printf("%-28s %12s %8s %8s %8s %8s %8s\n", "segment", "bytes", "header", "hard_st",
-              "entries", "truncate", "snapshot");
+  std::printf("%-28s %12s %8s %8s %8s %8s %8s %8s\n", "segment", "bytes", "header", "hard_st",
+              "entries", "truncate", "snapshot", "forget");
   for (const WalScan::Segment& s : scan.segments) {
     auto count = [&](storage::RecordType t) {
       auto it = s.records.find(t);
       return static_cast<unsigned long long>(it == s.records.end() ? 0 : it->second);
     };
-    std::printf("%-28s %12llu %8llu %8llu %8llu %8llu %8llu\n",
+    std::printf("%-28s %12llu %8llu %8llu %8llu %8llu %8llu %8llu\n",
                 std::filesystem::path(s.file).filename().c_str(),
                 static_cast<unsigned long long>(s.bytes), count(storage::RecordType::kSegmentHeader),
                 count(storage::RecordType::kHardState), count(storage::RecordType::kEntries),
-                count(storage::RecordType::kTruncate), count(storage::RecordType::kSnapshot));
+                count(storage::RecordType::kTruncate), count(storage::RecordType::kSnapshot),
+                count(storage::RecordType::kForget));
   }
   std::printf("\n%-8s %12s %12s %10s %10s %8s %12s %12s %12s\n", "group", "first", "last",
               "last_term", "term", "vote", "commit", "snapshot", "snap_term");

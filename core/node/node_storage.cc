@@ -13,8 +13,29 @@ Expected<std::unique_ptr<NodeStorage>, NodeStorageError> NodeStorage::open(
   auto wal = storage::Wal::open(disk, options.wal_dir, options.wal, &s->repaired_);
   if (!wal) return Unexpected(NodeStorageError{wal.error().corrupt, "log", wal.error().message});
   s->wal_ = std::move(*wal);
+  // A crash may have come between a drop's sync and the removal of the replica's snapshot
+  // files: a replica a later move creates here must not start from them.
+  for (const ReplicaHistory& history : s->histories()) {
+    if (history.dropped_by > history.created_by) s->forgotten_.insert(history.group);
+  }
+  s->remove_forgotten_snapshots();
   if (auto opened = s->open_group(options.group); !opened) return Unexpected(opened.error());
   return s;
+}
+
+void NodeStorage::close_group(GroupId group) {
+  groups_.erase(group);
+  log(group).forget();
+  forgotten_.insert(group);
+  if (wal_->sync().is_ok()) {
+    history_staged_ = false;  // (staged before the drop, as the drop path does)
+    remove_forgotten_snapshots();
+  }
+}
+
+void NodeStorage::remove_forgotten_snapshots() {
+  if (forgotten_.empty()) return;
+  if (snapshots_.remove_all(forgotten_).is_ok()) forgotten_.clear();
 }
 
 Status<NodeStorageError> NodeStorage::open_group(GroupId group) {
@@ -108,6 +129,7 @@ void NodeStorage::keep_history(const ReplicaHistory& history) {
                    .set_hard_state(state)
                    .is_ok(),
                "staging cannot fail");
+  history_staged_ = true;
 }
 
 std::vector<ReplicaHistory> NodeStorage::histories() const {
@@ -143,6 +165,8 @@ std::vector<GroupId> NodeStorage::replicas_at_start(std::vector<GroupId> initial
 }
 
 bool NodeStorage::needs_sync(std::span<const GroupReady> readies) const {
+  // A drop whose sync failed, or a replica's history: the host acknowledges them after this Ready.
+  if (!forgotten_.empty() || history_staged_) return true;
   for (const GroupReady& g : readies) {
     if (has_writes(g.ready) && needs_sync(g.group, g.ready)) return true;
   }
@@ -201,6 +225,7 @@ Status<std::string> NodeStorage::persist(GroupId group, const NodeReady& ready) 
   if (!sync) return Status<std::string>::ok();
   if (auto done = wal_->sync(); !done) return Unexpected(done.error().detail);
   synced(group);
+  remove_forgotten_snapshots();
   return Status<std::string>::ok();
 }
 
@@ -212,11 +237,14 @@ Status<std::string> NodeStorage::persist(std::span<const GroupReady> readies) {
     sync = sync || needs_sync(g.group, g.ready);
     if (auto staged = stage(g.group, g.ready); !staged) return staged;
   }
+  sync = sync || !forgotten_.empty() || history_staged_;
   if (!sync) return Status<std::string>::ok();
   if (auto done = wal_->sync(); !done) return Unexpected(done.error().detail);
+  history_staged_ = false;
   for (const GroupReady& g : readies) {
     if (has_writes(g.ready)) synced(g.group);
   }
+  remove_forgotten_snapshots();
   return Status<std::string>::ok();
 }
 

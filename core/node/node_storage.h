@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 #include <map>
+#include <set>
 
 #include "core/base/expected.h"
 #include "core/base/ids.h"
@@ -61,8 +62,12 @@ class NodeStorage {
   // Loads a group's newest snapshot and makes its log start after it (idempotent). A group with
   // nothing stored starts empty.
   [[nodiscard]] Status<NodeStorageError> open_group(GroupId group);
-  // Forgets a group whose replica left this node: its log records stay until compaction.
-  void close_group(GroupId group) { groups_.erase(group); }
+  // Forgets a group whose replica left this node (a move dropped it): its log (entries and
+  // snapshot mark) goes, its term and vote stay, so that a replica a later move creates here
+  // starts empty yet cannot vote twice in a term; then its snapshot files go. The log syncs
+  // here (a drop is rare); if the disk refuses, the files go after the next sync that succeeds.
+  // Call keep_history() with the drop first: a restart must not start the replica again.
+  void close_group(GroupId group);
 
   storage::GroupLog& log() { return log(options_.group); }
   storage::GroupLog& log(GroupId group) { return wal_->group(group); }
@@ -107,11 +112,13 @@ class NodeStorage {
   // Many groups' Readies at once (node::Host): each group's writes are staged, then one sync
   // makes them all durable. Resumable the same way.
   [[nodiscard]] Status<std::string> persist(std::span<const GroupReady> readies);
+  // (Also true while a dropped group's forget record or snapshot files wait for a sync.)
   bool needs_sync(std::span<const GroupReady> readies) const;
 
   // Replica histories (node::ReplicaHistory), kept in the log as the hard state of a reserved
   // group per replica (term: the creating move, vote: the dropping move), so that they replay
-  // with it; staged now, durable with the next sync.
+  // with it; staged now, durable with the next sync, which the next persist() of many groups
+  // does even if its Readies write nothing (the host acknowledges drops after it).
   void keep_history(const ReplicaHistory& history);
   std::vector<ReplicaHistory> histories() const;
   // The replicas a sharded node hosts when it starts again: `initial` (those it was first given),
@@ -142,12 +149,17 @@ class NodeStorage {
   [[nodiscard]] Status<std::string> stage(GroupId group, const NodeReady& ready);
   // After a sync: what was staged is durable.
   void synced(GroupId group);
+  // After a sync: the snapshot files of groups forgotten before it can go.
+  void remove_forgotten_snapshots();
 
   NodeStorageOptions options_;
   storage::SnapshotStore snapshots_;
   std::unique_ptr<storage::Wal> wal_;
   std::optional<storage::WalScan::Damage> repaired_;
   std::map<GroupId, GroupState> groups_;
+  // Groups forgotten in the log whose snapshot files are still to be removed (after a sync).
+  std::set<GroupId> forgotten_;
+  bool history_staged_ = false;  // a replica history staged since the last sync
 };
 
 }  // namespace grape::node

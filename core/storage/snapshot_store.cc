@@ -39,6 +39,23 @@ std::string hex16(uint64_t v) {
 }
 
 // "<group>-<index>.snap" -> index, for this group; nullopt for any other name.
+// The group a snapshot file's name starts with ("<16 hex>-...").
+std::optional<GroupId> parse_group(const std::string& name) {
+  if (name.size() < 17 || name[16] != '-') return std::nullopt;
+  uint64_t v = 0;
+  for (size_t i = 0; i < 16; ++i) {
+    const char c = name[i];
+    if (c >= '0' && c <= '9') {
+      v = v * 16 + static_cast<uint64_t>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      v = v * 16 + static_cast<uint64_t>(c - 'a' + 10);
+    } else {
+      return std::nullopt;
+    }
+  }
+  return GroupId(v);
+}
+
 std::optional<uint64_t> parse_name(const std::string& name, GroupId group) {
   const std::string prefix = hex16(group.value) + "-";
   if (name.size() != prefix.size() + 16 + std::strlen(kSuffix) || !name.starts_with(prefix) ||
@@ -135,6 +152,28 @@ Status<SnapshotError> SnapshotStore::save(GroupId group, const raft::Snapshot& s
       if (index && *index < snapshot.meta.index.value) (void)disk_->remove(join_path(dir_, n));
       if (n.ends_with(".tmp") && n != name + ".tmp") (void)disk_->remove(join_path(dir_, n));
     }
+  }
+  return Status<SnapshotError>::ok();
+}
+
+Status<SnapshotError> SnapshotStore::remove_all(const std::set<GroupId>& groups) {
+  if (groups.empty()) return Status<SnapshotError>::ok();
+  auto names = disk_->list(dir_);
+  if (!names) {
+    if (names.error().code == DiskErrorCode::kNotFound) return Status<SnapshotError>::ok();
+    return Unexpected(from_disk(names.error()));
+  }
+  bool removed = false;
+  for (const std::string& n : *names) {
+    // "<group>-<index>.snap", or its ".tmp" left by a crash during save()
+    const std::string stem = n.ends_with(".tmp") ? n.substr(0, n.size() - 4) : n;
+    const std::optional<GroupId> group = parse_group(stem);
+    if (!group || !groups.count(*group) || !parse_name(stem, *group)) continue;
+    if (auto gone = disk_->remove(join_path(dir_, n)); !gone) return Unexpected(from_disk(gone.error()));
+    removed = true;
+  }
+  if (removed) {
+    if (auto d = disk_->sync_dir(dir_); !d) return Unexpected(from_disk(d.error()));
   }
   return Status<SnapshotError>::ok();
 }

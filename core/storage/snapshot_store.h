@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "core/base/expected.h"
@@ -35,6 +36,10 @@ class SnapshotStore {
   // The group's newest snapshot, or nullptr when it has none.
   [[nodiscard]] Expected<std::shared_ptr<const raft::Snapshot>, SnapshotError> load_latest(
       GroupId group);
+
+  // Removes every snapshot file of these groups (their replicas left the node), then syncs the
+  // directory. Call it only once the log's record of their going is durable.
+  [[nodiscard]] Status<SnapshotError> remove_all(const std::set<GroupId>& groups);
 
   const std::string& dir() const { return dir_; }
 

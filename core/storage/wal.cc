@@ -124,7 +124,7 @@ Next next_record(std::span<const std::byte> file, uint64_t offset, Record& out, 
           std::to_string(type) + ")";
     return Next::kCorrupt;
   }
-  if (type < 1 || type > 5) {
+  if (type < 1 || type > static_cast<uint8_t>(RecordType::kForget)) {
     why = "unknown record type " + std::to_string(type);
     return Next::kCorrupt;
   }
@@ -217,6 +217,13 @@ class Replayer {
         }
         return {};
       }
+      case RecordType::kForget: {
+        uint64_t term, vote;
+        if (!in.get(term) || !in.get(vote) || !in.done()) return "bad forget";
+        replay_forget(log, raft::HardState{Term(term), NodeId(vote), LogIndex(0)});
+        gaps_.erase(group);
+        return {};
+      }
       case RecordType::kSegmentHeader:
         return "segment header in the middle of a segment";
     }
@@ -230,6 +237,7 @@ class Replayer {
   static void replay_hard_state(GroupLog& log, const raft::HardState& hs);
   static void replay_truncate(GroupLog& log, LogIndex from);
   static void replay_snapshot(GroupLog& log, LogIndex index, Term term);
+  static void replay_forget(GroupLog& log, const raft::HardState& kept);
   std::string replay_entry(GroupLog& log, raft::Entry e);
 
  private:
@@ -249,6 +257,10 @@ struct ReplayAccess {
     log.memory_.mark_snapshot(index, term);
   }
   static void entry(GroupLog& log, raft::Entry e) { log.memory_.push(std::move(e)); }
+  static void forget(GroupLog& log, const raft::HardState& kept) {
+    log.memory_ = raft::MemoryLogStore();
+    (void)log.memory_.set_hard_state(kept);
+  }
   // A hole: the entries before `first` are gone (their segment was deleted once a snapshot
   // covered them; the snapshot mark that says so comes later in the log).
   static void restart_at(GroupLog& log, LogIndex first) {
@@ -262,6 +274,9 @@ void Replayer::replay_hard_state(GroupLog& log, const raft::HardState& hs) {
 void Replayer::replay_truncate(GroupLog& log, LogIndex from) { ReplayAccess::truncate(log, from); }
 void Replayer::replay_snapshot(GroupLog& log, LogIndex index, Term term) {
   ReplayAccess::snapshot(log, index, term);
+}
+void Replayer::replay_forget(GroupLog& log, const raft::HardState& kept) {
+  ReplayAccess::forget(log, kept);
 }
 std::string Replayer::replay_entry(GroupLog& log, raft::Entry e) {
   if (e.index <= log.snapshot_index()) return {};  // covered by a snapshot already replayed
@@ -282,6 +297,7 @@ const char* to_string(RecordType type) {
     case RecordType::kEntries: return "entries";
     case RecordType::kTruncate: return "truncate";
     case RecordType::kSnapshot: return "snapshot";
+    case RecordType::kForget: return "forget";
   }
   return "unknown";
 }
@@ -314,6 +330,13 @@ void GroupLog::mark_snapshot(LogIndex index, Term term) {
   if (index <= snapshot_index()) return;
   memory_.mark_snapshot(index, term);
   wal_->stage_snapshot(*this);
+}
+
+void GroupLog::forget() {
+  const raft::HardState kept{hard_state().term, hard_state().vote, LogIndex(0)};
+  memory_ = raft::MemoryLogStore();
+  (void)memory_.set_hard_state(kept);
+  wal_->stage_forget(*this);
 }
 
 // --- scanning --------------------------------------------------------------------------------------
@@ -426,6 +449,11 @@ Expected<ScanState, WalError> scan_into(Disk& disk, const std::string& dir,
         if (max_entry > 0) {
           LogIndex& m = max_index[group];
           m = std::max(m, LogIndex(max_entry));
+        }
+        if (r.type == RecordType::kForget) {
+          // Nothing before this record is needed for the group any more.
+          max_index.erase(group);
+          for (auto& earlier : state.max_index) earlier.erase(group);
         }
       }
       ++seg.records[r.type];
@@ -606,6 +634,18 @@ void Wal::stage_snapshot(const GroupLog& log) {
   put<uint64_t>(payload, log.snapshot_index().value);
   put<uint64_t>(payload, log.snapshot_term().value);
   stage_record(RecordType::kSnapshot, payload);
+}
+
+// The segments written so far need not be kept for this group: the forget record is staged
+// before any sync that could let one go, and replays after every record they hold.
+void Wal::stage_forget(const GroupLog& log) {
+  std::vector<std::byte> payload;
+  put<uint64_t>(payload, log.group().value);
+  put<uint64_t>(payload, log.hard_state().term.value);
+  put<uint64_t>(payload, log.hard_state().vote.value);
+  stage_record(RecordType::kForget, payload);
+  for (Segment& segment : segments_) segment.max_index.erase(log.group());
+  staged_max_index_.erase(log.group());
 }
 
 raft::StoreError Wal::store_error(const DiskError& e) const {

@@ -21,6 +21,9 @@
 //                   always directly followed by the kEntries that replace them
 //   kSnapshot:      group, index, term: a snapshot covers the log up to `index`; entries at or
 //                   below it are dropped (all of them, if the log does not hold (index, term))
+//   kForget:        group, term, vote: the group's replica left this node; its entries and
+//                   snapshot mark are gone, only its term and vote stay (a replica created here
+//                   again must not vote twice in a term), and no earlier segment is kept for it
 //
 // Writes are staged (LogStore::append, set_hard_state, mark_snapshot) and made durable together
 // by sync(): one write and one fdatasync for everything staged since the last sync, whatever the
@@ -56,6 +59,7 @@ enum class RecordType : uint8_t {
   kEntries = 3,
   kTruncate = 4,
   kSnapshot = 5,
+  kForget = 6,
 };
 const char* to_string(RecordType type);
 
@@ -134,6 +138,10 @@ class GroupLog final : public raft::LogStore {
   // A snapshot at (index, term) is durable: drop the entries it covers (compaction), or all of
   // them if this log does not hold (index, term) (a snapshot received from the leader).
   void mark_snapshot(LogIndex index, Term term);
+  // The replica left this node (a move took it away): every entry and the snapshot mark go, the
+  // term and vote stay (TiKV's tombstone keeps as much). Staged; once synced, no segment is
+  // kept for this group's older records.
+  void forget();
 
   GroupId group() const { return group_; }
   LogIndex snapshot_index() const { return memory_.first_index().prev(); }
@@ -198,6 +206,7 @@ class Wal {
   void stage_entries(GroupId group, std::span<const raft::Entry> entries);
   void stage_hard_state(const GroupLog& log);
   void stage_snapshot(const GroupLog& log);
+  void stage_forget(const GroupLog& log);
   [[nodiscard]] Status<raft::StoreError> roll_segment();
   [[nodiscard]] Status<raft::StoreError> write_staged();
   void delete_compacted_segments();
