@@ -79,7 +79,7 @@ void put_control(Bytes& out, const shard::Control& c) {
 
 bool get_control(In& in, shard::Control& c) {
   uint8_t kind = 0, cancel = 0;
-  if (!in.get(kind) || kind > static_cast<uint8_t>(shard::ControlKind::kLoad)) return false;
+  if (!in.get(kind) || kind > static_cast<uint8_t>(shard::ControlKind::kDropDone)) return false;
   c.kind = static_cast<shard::ControlKind>(kind);
   if (!in.get(c.move_id) || !in.get(c.shard) || !in.get(c.from.value) || !in.get(c.to.value) ||
       !in.get(cancel) || cancel > 1 || !get_ids(in, c.initial_voters)) {

@@ -494,8 +494,9 @@ class FaultPlayer {
 // ---------------------------------------------------------------------------------------------
 // Checks after the run
 
-// Sharded: no move unfinished, the map what the planner wants (a plan from it is empty), and
-// every shard's group configured as the map says (its leader's voters are the map's replicas).
+// Sharded: no move unfinished, the map what the planner wants (a plan from it is empty), every
+// shard's group configured as the map says (its leader's voters are the map's replicas), and no
+// node that is up hosting a replica the map does not give it (every drop a move owed was done).
 template <class Fail>
 void check_converged(const World& world, Fail&& fail) {
   const auto meta = world.meta_state();
@@ -527,6 +528,20 @@ void check_converged(const World& world, Fail&& fail) {
     if (voters != replicas || world.raft(*leader, shard::group_of(s))->conf_state().is_joint()) {
       fail("converged", *leader,
            "shard " + std::to_string(s) + ": its group's voters differ from the map's replicas");
+      return;
+    }
+  }
+  for (NodeId node : world.node_ids()) {
+    if (!world.is_up(node)) continue;
+    for (uint32_t s = 0; s < meta->map.shard_count(); ++s) {
+      const std::vector<NodeId>& replicas = meta->map.shards[s].replicas;
+      if (world.raft(node, shard::group_of(s)) == nullptr ||
+          std::find(replicas.begin(), replicas.end(), node) != replicas.end()) {
+        continue;
+      }
+      fail("converged", node,
+           "n" + std::to_string(node.value) + " still hosts a replica of shard " +
+               std::to_string(s) + ", which the map no longer gives it (a drop never done)");
       return;
     }
   }

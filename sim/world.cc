@@ -610,6 +610,13 @@ void World::start_persist(SimNode& n) {
   // Replica histories ride on this Ready's sync (the writes below sync when they need to; a
   // history that misses a sync is redone from the next command at worst).
   for (const node::ReplicaHistory& history : ready.history) n.storage->keep_history(history);
+  // Dropped replicas' logs are forgotten first (a sync of their own): if the disk refuses it, this
+  // Ready waits for a sync that makes the drop durable, since its drops are acknowledged after it.
+  for (const GroupId group : ready.dropped) {
+    n.storage->close_group(group);
+    n.observed.erase(group);
+    note(TraceKind::kNote, n.id, "dropped its replica of group " + std::to_string(group.value));
+  }
   // The writes go to the disk (snapshot files, then the log: staged in memory, one write and one
   // sync request); they are durable only when the sync completes (on_sync_done).
   // A Ready that needs no sync (only the commit index moved) is staged at once, at no cost.
@@ -635,11 +642,6 @@ void World::start_persist(SimNode& n) {
   }
   for (node::ClientReply& reply : ready.refused) answer(reply);
   ready.refused.clear();
-  for (const GroupId group : ready.dropped) {
-    n.storage->close_group(group);
-    n.observed.erase(group);
-    note(TraceKind::kNote, n.id, "dropped its replica of group " + std::to_string(group.value));
-  }
   for (const node::GroupToCreate& create : ready.create) {
     if (!groups_.count(create.group) || n.host->hosts(create.group)) continue;
     const Rng incarnation_rng = rng_.fork(n.id.value).fork(n.incarnation);

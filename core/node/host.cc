@@ -184,7 +184,7 @@ void Host::on_client_request(const ClientRequest& request) {
 
 bool Host::has_ready() const {
   if (!refused_.empty() || !control_out_.empty() || !create_.empty() || !dropped_.empty() ||
-      !history_out_.empty()) {
+      !history_out_.empty() || !drop_acks_.empty()) {
     return true;
   }
   for (auto it = dirty_.begin(); it != dirty_.end();) {
@@ -270,6 +270,8 @@ HostReady Host::take_ready() {
   dropped_.clear();
   ready.history = std::move(history_out_);
   history_out_.clear();
+  acks_taken_.insert(acks_taken_.end(), drop_acks_.begin(), drop_acks_.end());
+  drop_acks_.clear();
   if (groups_.size() > 1) {
     // Peers in id order: what leaves does not depend on which group spoke first.
     auto by_peer = [](const PeerBatch& a, const PeerBatch& b) { return a.to < b.to; };
@@ -284,6 +286,14 @@ void Host::advance() {
     if (Node* node = group(id)) node->advance();  // marks it: applying may bring a Ready
   }
   taken_.clear();
+  // The drops taken with the Ready are durable now (its history and the log's forget record):
+  // they may be acknowledged.
+  for (const auto& [executor, control] : acks_taken_) {
+    send_control(executor, shard::kMetaGroup,
+                 shard::Control{shard::ControlKind::kDropDone, control.move_id, control.shard,
+                                control.from, control.to, {}, {}, {}});
+  }
+  acks_taken_.clear();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -359,22 +369,44 @@ void Host::handle_control(NodeId from, const shard::Control& control) {
     case shard::ControlKind::kRoute:
       for (const shard::RouteEntry& entry : control.routes) routes_.update(entry);
       break;
-    case shard::ControlKind::kDrop: {
-      // The executor recorded the move that took this replica out of its group done (the
-      // removal committed); a replica that does not know it yet cannot, once removed, learn it.
-      // A drop older than the move that (re)created the replica here is stale.
-      if (!hosts(group)) break;
-      auto created = created_by_move_.find(group);
-      if (created != created_by_move_.end() && created->second > control.move_id) break;
+    case shard::ControlKind::kDrop:
+      handle_drop(from, control);
+      break;
+    case shard::ControlKind::kDropDone:
+      if (executor_) executor_->on_drop_done(control);
+      break;
+  }
+}
+
+// The executor recorded the move that made this replica redundant (done: the removal committed;
+// rolled back: it never became a voter); a replica that does not know it yet cannot, once
+// removed, learn it. Every drop is acknowledged once what it changed here is durable (advance),
+// and the executor sends it again until then.
+void Host::handle_drop(NodeId executor, const shard::Control& control) {
+  const GroupId group = shard::group_of(control.shard);
+  auto created = created_by_move_.find(group);
+  const bool stale = created != created_by_move_.end() && created->second > control.move_id;
+  if (!stale) {
+    // Being created for this very move (rolled back): the next resend drops it once it exists.
+    if (!hosts(group) && creating_.count(group)) return;
+    bool changed = false;
+    if (hosts(group)) {
       remove_group(group);
       moves_.erase(group);
-      uint64_t& dropped = dropped_by_move_[group];
-      dropped = std::max(dropped, control.move_id);
-      note_history(group);
       dropped_.push_back(group);
-      break;
+      changed = true;
     }
+    // Also when no replica is here (dropped before, or the move never created one): a command of
+    // this move arriving late must not create it.
+    uint64_t& dropped = dropped_by_move_[group];
+    if (dropped < control.move_id) {
+      dropped = control.move_id;
+      changed = true;
+    }
+    if (changed) note_history(group);
   }
+  // (Stale: a later move brought the replica back here and owns it; this drop is moot.)
+  drop_acks_.emplace_back(executor, control);
 }
 
 // While this host leads the metadata group, with nothing of its own in flight there: one look by

@@ -195,6 +195,7 @@ class Host {
   std::optional<shard::RouteEntry> current_route(GroupId group) const;
   void align_new_leaders();
   void handle_control(NodeId from, const shard::Control& control);
+  void handle_drop(NodeId executor, const shard::Control& control);
   void send_control(NodeId to, GroupId group, shard::Control control);
   void run_executor();
   void drive_moves();
@@ -235,6 +236,9 @@ class Host {
   std::vector<GroupId> dropped_;
   std::map<uint32_t, shard::ShardServed> served_;  // per shard since the last load report
   std::vector<ReplicaHistory> history_out_;
+  // Drops handled (executor, drop), acknowledged after the Ready that carries them is durable.
+  std::vector<std::pair<NodeId, shard::Control>> drop_acks_;
+  std::vector<std::pair<NodeId, shard::Control>> acks_taken_;
   void note_history(GroupId group);
   std::vector<GroupId> taken_;        // groups whose Ready is being handled
 };

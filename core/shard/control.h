@@ -6,7 +6,12 @@
 //              with the group's initial configuration, to receive the leader's log.
 //   kMoveDone  the shard's leader -> the executor: the move is done; `route` is the new entry.
 //   kRoute     executor -> every node: newer route entries (epochs, replicas, preferred leader).
-//   kDrop      executor -> the node a move left: drop its (removed) replica.
+//   kDrop      executor -> the node a move left (or, rolled back, the node it was to bring a
+//              replica to): drop that replica. Sent again, less and less often, until the node
+//              answers kDropDone, from the metadata state: a node that was down, or a new
+//              metadata leader, gets it all the same (TiKV's leader polls removed peers so).
+//   kDropDone  that node -> the executor: the replica is gone for good (the drop is durable
+//              there), or was never there, or a later move owns it.
 //   kLoad      every node -> the metadata group's members: requests its replicas served, per
 //              shard, since its last report, as the shard's leader and as a follower apart
 //              (the executor's load-aware planning: leader-served load moves with leadership,
@@ -21,7 +26,7 @@
 
 namespace grape::shard {
 
-enum class ControlKind : uint8_t { kMove, kMoveDone, kRoute, kDrop, kLoad };
+enum class ControlKind : uint8_t { kMove, kMoveDone, kRoute, kDrop, kLoad, kDropDone };
 
 // kLoad: what one node's replica of a shard served since the node's last report.
 struct ShardServed {

@@ -10,6 +10,9 @@ namespace grape::shard {
 namespace {
 // A first map that does not show up (its batch was cut short) is written again after this long.
 constexpr uint64_t kInitialRetryTicks = 100;
+// An unacknowledged drop goes out again after resend_ticks, then twice as long each time, up to
+// 2^5 times as long (a node that is gone for good costs a message a minute or so per replica).
+constexpr int kDropBackoffDoublings = 5;
 }  // namespace
 
 const ShardMap& Executor::initial_map() const {
@@ -30,6 +33,8 @@ void Executor::reset() {
   last_load_check_ = 0;
   planned_load_.clear();
   smoothed_load_.clear();
+  drops_.clear();
+  drop_acks_.clear();
   proposed_initial_ = false;
   planned_ = false;
 }
@@ -62,8 +67,6 @@ void Executor::record_done(const MetaState& meta, ExecutorOutput& out, uint64_t&
       MoveRecord cancelled = record->second;
       cancelled.state = MoveState::kCancelled;
       out.proposals.push_back(put_move(cancelled));
-      out.sends.push_back({report.to, Control{ControlKind::kDrop, report.move_id, report.shard,
-                                              report.from, report.to, {}, {}}});
       last_sent_.erase(report.move_id);
       started_at_.erase(report.move_id);
       it = done_reports_.erase(it);
@@ -81,8 +84,6 @@ void Executor::record_done(const MetaState& meta, ExecutorOutput& out, uint64_t&
     done.state = MoveState::kDone;
     out.proposals.push_back(put_shard(report.shard, after));
     out.proposals.push_back(put_move(done));
-    out.sends.push_back({report.from, Control{ControlKind::kDrop, report.move_id, report.shard,
-                                              report.from, report.to, {}, {}}});
     ++version;
     last_sent_.erase(report.move_id);
     started_at_.erase(report.move_id);
@@ -98,8 +99,45 @@ void Executor::cancel_pending_to_inactive(const MetaState& meta, ExecutorOutput&
     if (target != nullptr && target->state == NodeState::kActive) continue;
     MoveRecord cancelled = record;
     cancelled.state = MoveState::kCancelled;
+    cancelled.drop_acked = true;  // it never ran: no replica to drop
     out.proposals.push_back(put_move(cancelled));
   }
+}
+
+// Every move done or rolled back, once recorded, asks the node it made redundant (its source,
+// or its target if rolled back) to drop that replica, and asks again, less and less often, until
+// the node acknowledges: a node that was down, cut off or restarted, or a drop lost with the
+// metadata leader that sent it, still ends with its replica dropped. The record, not this
+// executor's memory, says what is owed, so a new leader picks up where the old one stopped.
+void Executor::send_drops(const MetaState& meta, uint64_t now_tick, ExecutorOutput& out) {
+  for (const auto& [id, record] : meta.moves) {
+    const bool finished = record.state == MoveState::kDone || record.state == MoveState::kCancelled;
+    if (!finished || record.drop_acked) continue;
+    DropResend& resend = drops_[id];
+    if (resend.attempts > 0 && now_tick < resend.next_tick) continue;
+    const NodeId holder = record.state == MoveState::kDone ? record.move.from : record.move.to;
+    out.sends.push_back({holder, Control{ControlKind::kDrop, id, record.move.shard,
+                                         record.move.from, record.move.to, {}, {}}});
+    resend.next_tick = now_tick + (static_cast<uint64_t>(options_.resend_ticks)
+                                   << std::min(resend.attempts, kDropBackoffDoublings));
+    ++resend.attempts;
+  }
+}
+
+// Acknowledged drops are recorded, so that no leader sends them again.
+void Executor::record_drops_acked(const MetaState& meta, ExecutorOutput& out) {
+  for (uint64_t id : drop_acks_) {
+    auto record = meta.moves.find(id);
+    if (record == meta.moves.end() || record->second.drop_acked) continue;
+    if (record->second.state != MoveState::kDone && record->second.state != MoveState::kCancelled) {
+      continue;
+    }
+    MoveRecord acked = record->second;
+    acked.drop_acked = true;
+    out.proposals.push_back(put_move(acked));
+    drops_.erase(id);
+  }
+  drop_acks_.clear();  // a proposal lost with leadership: the next resend is acknowledged again
 }
 
 // Pending moves start, oldest first, while fewer than the limit run, one per shard at a time.
@@ -269,6 +307,8 @@ ExecutorOutput Executor::tick(const MetaState& meta, uint64_t now_tick) {
   cancel_pending_to_inactive(meta, out);
   start_pending(meta, out);
   send_running(meta, now_tick, out);
+  record_drops_acked(meta, out);
+  send_drops(meta, now_tick, out);
   check_load(meta, now_tick);
   if (out.proposals.empty()) maybe_plan(meta, out, version);
   if (version != meta.map.version) out.proposals.push_back(put_version(version));

@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -71,6 +72,8 @@ class Executor {
   ExecutorOutput tick(const MetaState& meta, uint64_t now_tick);
   // A shard leader's report that a move is done.
   void on_move_done(const Control& report) { done_reports_[report.move_id] = report; }
+  // A node's acknowledgement that it dropped the replica a move made redundant.
+  void on_drop_done(const Control& report) { drop_acks_.insert(report.move_id); }
   // A node's report of requests served per shard, as leader and as follower.
   void on_load(const Control& report) {
     for (const ShardServed& served : report.loads) {
@@ -90,6 +93,8 @@ class Executor {
   void start_pending(const MetaState& meta, ExecutorOutput& out);
   void send_running(const MetaState& meta, uint64_t now_tick, ExecutorOutput& out);
   void cancel_pending_to_inactive(const MetaState& meta, ExecutorOutput& out);
+  void send_drops(const MetaState& meta, uint64_t now_tick, ExecutorOutput& out);
+  void record_drops_acked(const MetaState& meta, ExecutorOutput& out);
   void maybe_plan(const MetaState& meta, ExecutorOutput& out, uint64_t& version);
   void check_load(const MetaState& meta, uint64_t now_tick);
   void broadcast_routes(const MetaState& meta, uint64_t now_tick, ExecutorOutput& out);
@@ -100,6 +105,12 @@ class Executor {
   std::map<uint64_t, Control> done_reports_;     // by move id, until recorded
   std::map<uint64_t, uint64_t> last_sent_;       // move id -> tick its command last went out
   std::map<uint64_t, uint64_t> started_at_;      // move id -> tick this executor first sent it
+  struct DropResend {
+    uint64_t next_tick = 0;
+    int attempts = 0;
+  };
+  std::map<uint64_t, DropResend> drops_;         // move id -> its unacknowledged drop's resends
+  std::set<uint64_t> drop_acks_;                 // move ids whose drop was acknowledged
   std::map<uint32_t, RouteEntry> broadcast_;     // what every node was last sent, per shard
   bool proposed_initial_ = false;
   uint64_t initial_proposed_at_ = 0;  // tick

@@ -113,6 +113,13 @@ size_t MetaState::moves_unfinished() const {
   }));
 }
 
+size_t MetaState::drops_unacked() const {
+  return static_cast<size_t>(std::count_if(moves.begin(), moves.end(), [](const auto& entry) {
+    const MoveRecord& r = entry.second;
+    return (r.state == MoveState::kDone || r.state == MoveState::kCancelled) && !r.drop_acked;
+  }));
+}
+
 bool is_meta_key(const std::string& key) { return !key.empty() && key[0] == kPrefix; }
 
 MetaState decode_meta(const kv::KvStore& store) {
@@ -144,7 +151,7 @@ MetaState decode_meta(const kv::KvStore& store) {
       record.id = number;
       const auto parts = fields(value);
       uint64_t shard = 0, from = 0, to = 0;
-      if (parts.size() != 4 || !parse_u64(parts[0].substr(1), shard) ||
+      if (parts.size() < 4 || parts.size() > 5 || !parse_u64(parts[0].substr(1), shard) ||
           !parse_u64(parts[1].substr(1), from) || !parse_u64(parts[2].substr(1), to)) {
         continue;
       }
@@ -153,6 +160,7 @@ MetaState decode_meta(const kv::KvStore& store) {
                      : parts[3] == "cancelled" ? MoveState::kCancelled
                      : parts[3] == "running"   ? MoveState::kRunning
                                                : MoveState::kPending;
+      record.drop_acked = parts.size() == 5 && parts[4] == "dropped";
       state.moves[number] = record;
     } else if (key == kVersionKey) {
       if (parse_u64(value, number)) {
@@ -199,7 +207,8 @@ kv::Command put_move(const MoveRecord& record) {
   return put(kMovePrefix + padded(record.id, 8),
              "s" + std::to_string(record.move.shard) + " f" +
                  std::to_string(record.move.from.value) + " t" +
-                 std::to_string(record.move.to.value) + " " + to_string(record.state));
+                 std::to_string(record.move.to.value) + " " + to_string(record.state) +
+                 (record.drop_acked ? " dropped" : ""));
 }
 
 kv::Command put_version(uint64_t version) { return put(kVersionKey, std::to_string(version)); }

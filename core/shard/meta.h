@@ -31,6 +31,9 @@ struct MoveRecord {
   uint64_t id = 0;
   Move move;
   MoveState state = MoveState::kPending;
+  // Done or rolled back: the node whose replica the move made redundant (its source, or its
+  // target when rolled back) acknowledged the drop. Until then the executor sends it again.
+  bool drop_acked = false;
   bool operator==(const MoveRecord&) const = default;
 };
 
@@ -57,6 +60,8 @@ struct MetaState {
   const MetaNode* node(NodeId id) const;
   size_t moves_unfinished() const;
   uint64_t next_move_id() const { return moves.empty() ? 1 : moves.rbegin()->first + 1; }
+  // Moves done or rolled back whose drop is not acknowledged yet.
+  size_t drops_unacked() const;
 };
 
 // Reads the state from the metadata group's key-value store (entries it does not know, or cannot

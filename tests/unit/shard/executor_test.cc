@@ -47,6 +47,7 @@ TEST(MetaState, RoundTripsThroughTheKeyValueStore) {
   for (uint32_t s = 0; s < 8; ++s) writes.push_back(put_shard(s, map.shards[s]));
   writes.push_back(put_node({NodeId(4), 2, NodeState::kLeaving}));
   writes.push_back(put_move({12, Move{5, NodeId(2), NodeId(4)}, MoveState::kRunning}));
+  writes.push_back(put_move({13, Move{6, NodeId(1), NodeId(4)}, MoveState::kDone, true}));
   writes.push_back(put_version(7));
   writes.push_back(put_rebalances(3));
   kv::Command user;  // a client's key is not metadata
@@ -62,11 +63,14 @@ TEST(MetaState, RoundTripsThroughTheKeyValueStore) {
   EXPECT_EQ(state.map.replication, 3u);
   ASSERT_EQ(state.nodes.size(), 1u);
   EXPECT_EQ(state.nodes[0], (MetaNode{NodeId(4), 2, NodeState::kLeaving}));
-  ASSERT_EQ(state.moves.size(), 1u);
+  ASSERT_EQ(state.moves.size(), 2u);
   EXPECT_EQ(state.moves.at(12).move, (Move{5, NodeId(2), NodeId(4)}));
   EXPECT_EQ(state.moves.at(12).state, MoveState::kRunning);
+  EXPECT_FALSE(state.moves.at(12).drop_acked);
+  EXPECT_EQ(state.moves.at(13).state, MoveState::kDone);
+  EXPECT_TRUE(state.moves.at(13).drop_acked);
   EXPECT_EQ(state.rebalances, 3u);
-  EXPECT_EQ(state.next_move_id(), 13u);
+  EXPECT_EQ(state.next_move_id(), 14u);
 }
 
 TEST(MetaState, AFirstMapCutShortIsNotInitialized) {
@@ -136,12 +140,17 @@ TEST(Executor, WritesTheFirstMapThenPlansAJoinAndRunsItsMoves) {
   EXPECT_EQ(state.map.shards[first.move.shard].replicas, after);
   EXPECT_EQ(state.map.shards[first.move.shard].epoch, before.epoch.next());
   EXPECT_GT(state.map.version, 1u);
-  const bool dropped = std::any_of(out.sends.begin(), out.sends.end(), [&](const auto& send) {
-    return send.first == first.move.from && send.second.kind == ControlKind::kDrop;
-  });
-  EXPECT_TRUE(dropped);
-  // The changed route goes to every node.
+  auto drops_to_source = [&](const ExecutorOutput& o) {
+    return std::count_if(o.sends.begin(), o.sends.end(), [&](const auto& send) {
+      return send.first == first.move.from && send.second.kind == ControlKind::kDrop &&
+             send.second.move_id == first.id;
+    });
+  };
+  EXPECT_EQ(drops_to_source(out), 0) << "no drop before the move is recorded done";
+  // Once it is: the node left is told to drop its replica, and the changed route goes to every
+  // node.
   out = look();
+  EXPECT_EQ(drops_to_source(out), 1);
   size_t routes = 0;
   for (const auto& [to, control] : out.sends) {
     if (control.kind == ControlKind::kRoute) ++routes;
@@ -221,6 +230,73 @@ TEST(Executor, ANewExecutorResumesTheMovesRecordedRunning) {
     if (control.kind == ControlKind::kMove) ++commands;
   }
   EXPECT_EQ(commands, 2u * 4);  // the two running moves, at once
+}
+
+// A drop goes out once its move is recorded done, then again, less and less often, until the
+// node acknowledges it; the acknowledgement is recorded in the move, and a new executor (a new
+// metadata leader) sends the drops still owed, and only those.
+TEST(Executor, ADropIsSentAgainUntilAcknowledgedEvenByANewLeader) {
+  MetaGroup meta;
+  Executor executor(options(8));
+  uint64_t tick = 0;
+  auto look = [&](Executor& e, uint64_t step) {
+    ExecutorOutput out = e.tick(meta.state(), tick += step);
+    meta.apply(out.proposals);
+    return out;
+  };
+  look(executor, 1);  // the first map
+  // Two moves are done, one rolled back, one cancelled before it ever ran.
+  meta.apply({put_move({1, Move{0, NodeId(1), NodeId(4)}, MoveState::kDone}),
+              put_move({2, Move{1, NodeId(2), NodeId(4)}, MoveState::kDone}),
+              put_move({3, Move{2, NodeId(3), NodeId(5)}, MoveState::kCancelled}),
+              put_move({4, Move{3, NodeId(3), NodeId(6)}, MoveState::kCancelled, true})});
+  auto drops = [](const ExecutorOutput& out) {
+    std::vector<std::pair<uint64_t, uint64_t>> d;  // (move, node)
+    for (const auto& [to, control] : out.sends) {
+      if (control.kind == ControlKind::kDrop) d.emplace_back(control.move_id, to.value);
+    }
+    std::sort(d.begin(), d.end());
+    return d;
+  };
+  using Drops = std::vector<std::pair<uint64_t, uint64_t>>;
+  // Done: the source drops; rolled back: the target; acknowledged: nobody.
+  EXPECT_EQ(drops(look(executor, 1)), (Drops{{1, 1}, {2, 2}, {3, 5}}));
+  EXPECT_EQ(drops(look(executor, 19)), Drops{}) << "not before resend_ticks (20)";
+  EXPECT_EQ(drops(look(executor, 1)), (Drops{{1, 1}, {2, 2}, {3, 5}}));
+  EXPECT_EQ(drops(look(executor, 39)), Drops{}) << "then twice as long";
+  EXPECT_EQ(drops(look(executor, 1)), (Drops{{1, 1}, {2, 2}, {3, 5}}));
+
+  executor.on_drop_done(Control{ControlKind::kDropDone, 2, 1, NodeId(2), NodeId(4), {}, {}, {}});
+  look(executor, 1);  // recorded
+  EXPECT_TRUE(meta.state().moves.at(2).drop_acked);
+  EXPECT_EQ(meta.state().drops_unacked(), 2u);
+
+  // A new metadata leader: it owes what the record says, at once.
+  Executor successor(options(8));
+  EXPECT_EQ(drops(look(successor, 1)), (Drops{{1, 1}, {3, 5}}));
+}
+
+// A pending move cancelled because its target left never ran: there is nothing to drop.
+TEST(Executor, APendingMoveCancelledNeverOwesADrop) {
+  MetaGroup meta;
+  ExecutorOptions o = options(8);
+  Executor executor(o);
+  uint64_t tick = 0;
+  auto look = [&] {
+    ExecutorOutput out = executor.tick(meta.state(), tick += 1);
+    meta.apply(out.proposals);
+    return out;
+  };
+  look();
+  meta.apply({put_node({NodeId(4), 1, NodeState::kLeaving}),
+              put_move({1, Move{0, NodeId(1), NodeId(4)}, MoveState::kPending})});
+  look();
+  const MoveRecord record = meta.state().moves.at(1);
+  EXPECT_EQ(record.state, MoveState::kCancelled);
+  EXPECT_TRUE(record.drop_acked);
+  for (int i = 0; i < 50; ++i) {
+    for (const auto& [to, control] : look().sends) EXPECT_NE(control.kind, ControlKind::kDrop);
+  }
 }
 
 }  // namespace
