@@ -106,6 +106,7 @@ json host_json(Runtime& runtime) {
     out["moves_unfinished"] = meta->moves_unfinished();
     out["moves_done"] = done;
     out["moves_cancelled"] = cancelled;
+    out["drops_unacked"] = meta->drops_unacked();
   }
   return out;
 }
@@ -437,6 +438,7 @@ ShardGauges shard_gauges(Runtime& runtime) {
   if (!meta || !meta->initialized()) return s;
   s.has_map = true;
   s.map_version = meta->map.version;
+  s.drops_unacked = meta->drops_unacked();
   for (shard::MoveState state : {shard::MoveState::kPending, shard::MoveState::kRunning,
                                  shard::MoveState::kDone, shard::MoveState::kCancelled}) {
     s.moves_by_state[shard::to_string(state)] = 0;

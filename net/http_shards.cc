@@ -67,7 +67,8 @@ json move_json(const shard::MoveRecord& record) {
               {"shard", record.move.shard},
               {"from", node_name(record.move.from)},
               {"to", node_name(record.move.to)},
-              {"state", shard::to_string(record.state)}};
+              {"state", shard::to_string(record.state)},
+              {"drop_acked", record.drop_acked}};
 }
 
 json rebalance_json(const shard::MetaState& meta) {
@@ -81,6 +82,7 @@ json rebalance_json(const shard::MetaState& meta) {
               {"rebalances_asked", meta.rebalances},
               {"moves_unfinished", meta.moves_unfinished()},
               {"moves_by_state", by_state},
+              {"drops_unacked", meta.drops_unacked()},
               {"moves", moves}};
 }
 

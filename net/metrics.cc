@@ -86,6 +86,10 @@ void render_shards(Writer& w, const ShardGauges& s) {
            static_cast<double>(s.map_version));
   labelled(w, "grape_shard_moves", "Moves the plan recorded, by state: every one started, "
            "done (finished) and cancelled (failed and rolled back).", "state", s.moves_by_state);
+  w.scalar("grape_shard_drops_unacked", "gauge",
+           "Moves done or rolled back whose node has not yet acknowledged dropping the replica "
+           "they made redundant (sent again until it does; a node gone for good keeps them).",
+           static_cast<double>(s.drops_unacked));
   labelled(w, "grape_shard_node_replicas", "Replicas the map places on each node.", "member",
            s.node_replicas);
   labelled(w, "grape_shard_node_leaders", "Preferred leaders the map gives each node.", "member",

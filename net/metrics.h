@@ -57,6 +57,7 @@ struct ShardGauges {
   uint64_t leaders = 0;
   uint64_t leaderless = 0;  // replicas here that know no leader of their group
   bool has_map = false;     // the rest: only on metadata replicas
+  uint64_t drops_unacked = 0;
   uint64_t map_version = 0;
   std::map<std::string, uint64_t> moves_by_state;  // pending, running, done, cancelled
   std::map<std::string, uint64_t> node_replicas;   // by node id, as the map places them
