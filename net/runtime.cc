@@ -212,7 +212,19 @@ void Runtime::maybe_mark_started() {
   submit_to(shard::kMetaGroup, kv::Command{kv::Op::kPut, key, "1", {}}, [this](Outcome outcome) {
     marking_started_ = false;
     marked_started_ = !outcome.timed_out && outcome.status == node::ReplyStatus::kOk;
+    if (marked_started_) {
+      log::info("the metadata group records that this node has run (a wiped data dir is refused)");
+    }
   });
+}
+
+// Until the metadata group records that this node has run, its shard replicas answer nobody: a
+// node whose data dir is lost before that record starts afresh (its peers cannot know it ran),
+// and must then have acknowledged nothing, no vote, no entry (etcd refuses a member whose data
+// is lost only once it has published itself; this closes the window before). Raft takes the
+// silence as lost messages; the record commits within an election or so of the first start.
+bool Runtime::withholds(const node::GroupMessage& message) const {
+  return sharded() && !marked_started_ && !message.control && message.group != shard::kMetaGroup;
 }
 
 void Runtime::stop() {
@@ -676,6 +688,14 @@ void Runtime::send_batches(const std::vector<node::PeerBatch>& batches) {
         (void)host_->step(batch);
         request_drain();
       });
+      continue;
+    }
+    if (!marked_started_ && sharded()) {
+      node::PeerBatch sent{batch.from, batch.to, {}};
+      for (const node::GroupMessage& m : batch.messages) {
+        if (!withholds(m)) sent.messages.push_back(m);
+      }
+      if (!sent.messages.empty()) peers_->send(batch.to, encode_frame(FrameKind::kBatch, encode_batch(sent)));
       continue;
     }
     peers_->send(batch.to, encode_frame(FrameKind::kBatch, encode_batch(batch)));

@@ -166,6 +166,7 @@ class Runtime {
   std::optional<ClusterParams> params_answer_;  // ask_params(): a peer's answer
   bool marking_started_ = false;  // our kStartedPrefix write is in flight
   bool marked_started_ = false;   // it is written
+  bool withholds(const node::GroupMessage& message) const;
 };
 
 }  // namespace grape::net

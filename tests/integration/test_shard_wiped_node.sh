@@ -16,6 +16,10 @@ start_sharded_cluster 4 8
 # Some acknowledged writes, so that n4's shard replicas hold entries it acknowledged.
 for i in $(seq 1 40); do "$GRAPE" kv put "k$i" "v$i" >/dev/null || fail "put k$i"; done
 grep -q "bootstrapped" "$WORK/n4.log" || fail "n4 did not bootstrap shard replicas at the first start"
+# Until the metadata group records that n4 has run, n4 acknowledges nothing (a wipe before that
+# loses nothing, and n4 may start afresh): the case under test begins once it is recorded.
+n4_recorded() { grep -q "records that this node has run" "$WORK/n4.log"; }
+wait_for "the metadata group to record that n4 has run" 20 n4_recorded
 say "n4 bootstrapped its first shard replicas; wiping its data dir"
 
 kill_node 4
