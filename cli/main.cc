@@ -122,6 +122,10 @@ CLI::App* add_node_start(CLI::App& app, grape::cli::NodeStartArgs& a) {
                     "How long a client request may wait for Raft (default 5s)");
   start->add_option("--snapshot-every", a.snapshot_every,
                     "Applied entries between snapshots (default 100000, as etcd)");
+  start->add_option("--snapshot-rate", a.snapshot_rate,
+                    "Snapshot MiB this node sends per second, over all its shards: moves send "
+                    "whole shards, and must not starve the other groups' appends (default 64; 0: "
+                    "no limit)");
   start->add_option("--shards", a.shards,
                     "A new cluster's shards, each its own Raft group (default 0: one group holds "
                     "every key). Fixed at creation; later starts and joining nodes take the "

@@ -42,7 +42,7 @@ const std::set<std::string>& config_keys() {
   static const std::set<std::string> keys{
       "id", "data-dir", "listen-peer", "listen-http", "initial-cluster", "initial-cluster-state",
       "cluster-id", "cluster-token", "heartbeat", "election-timeout", "tick", "request-timeout",
-      "log-level", "snapshot-every", "shards", "replication"};
+      "log-level", "snapshot-every", "snapshot-rate", "shards", "replication"};
   return keys;
 }
 
@@ -91,6 +91,7 @@ std::optional<std::string> load_config(const std::string& file, NodeStartArgs& a
     };
     std::optional<std::string> bad;
     if (key == "snapshot-every") bad = fill_number(args.snapshot_every);
+    if (key == "snapshot-rate") bad = fill_number(args.snapshot_rate);
     if (key == "shards") bad = fill_number(args.shards);
     if (key == "replication") bad = fill_number(args.replication);
     if (bad) return bad;
@@ -171,6 +172,7 @@ int node_start(const NodeStartArgs& given) {
   config.tick_ms = *tick;
   config.request_timeout_ms = *timeout;
   config.snapshot_every = args.snapshot_every.value_or(100'000);
+  config.snapshot_rate_mib = args.snapshot_rate.value_or(64);
   config.shards = static_cast<uint32_t>(args.shards.value_or(0));
   config.replication = static_cast<uint32_t>(args.replication.value_or(3));
   if (args.shards && *args.shards > shard::kMaxShards) {

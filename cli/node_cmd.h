@@ -23,6 +23,7 @@ struct NodeStartArgs {
       initial_cluster_state, cluster_id, cluster_token, heartbeat, election_timeout, tick,
       request_timeout, log_level;
   std::optional<uint64_t> snapshot_every;
+  std::optional<uint64_t> snapshot_rate;  // MiB/s
   std::optional<uint64_t> shards;
   std::optional<uint64_t> replication;
 };

@@ -74,6 +74,8 @@ void put_control(Bytes& out, const shard::Control& c) {
     put<uint32_t>(out, served.shard);
     put<uint64_t>(out, served.as_leader);
     put<uint64_t>(out, served.as_follower);
+    put<uint8_t>(out, served.has_bytes ? 1 : 0);
+    put<uint64_t>(out, served.bytes);
   }
 }
 
@@ -92,10 +94,15 @@ bool get_control(In& in, shard::Control& c) {
   for (shard::RouteEntry& route : c.routes) {
     if (!get_route(in, route)) return false;
   }
-  if (!in.count(n, 20)) return false;
+  if (!in.count(n, 29)) return false;
   c.loads.resize(n);
   for (shard::ShardServed& served : c.loads) {
-    if (!in.get(served.shard) || !in.get(served.as_leader) || !in.get(served.as_follower)) return false;
+    uint8_t has_bytes = 0;
+    if (!in.get(served.shard) || !in.get(served.as_leader) || !in.get(served.as_follower) ||
+        !in.get(has_bytes) || has_bytes > 1 || !in.get(served.bytes)) {
+      return false;
+    }
+    served.has_bytes = has_bytes == 1;
   }
   return true;
 }

@@ -457,6 +457,7 @@ ShardGauges shard_gauges(Runtime& runtime) {
 
 MetricsGauges gauges(Runtime& runtime) {
   MetricsGauges g;
+  g.snapshot_chunks_held = runtime.host().snapshot_budget().held;
   if (const node::Node* group1 = runtime.meta()) {
     const raft::Raft& raft = group1->raft();
     g.term = raft.term().value;

@@ -36,6 +36,15 @@ json shard_json(Runtime& runtime, uint32_t shard, const shard::ShardPlacement& p
   out["epoch"] = placement.epoch.value;
   const shard::RouteEntry* route = runtime.host().route(shard);
   out["leader_now"] = route ? node_or_null(route->leader) : json(nullptr);
+  // Traffic as the metadata group hears it (every node's load reports): requests/s over the last
+  // window, and the data's size from the shard's leader (null until it reports).
+  const auto& traffic = runtime.host().shard_traffic();
+  const auto heard = traffic.find(shard);
+  const double window_s = static_cast<double>(runtime.host().traffic_window_ticks()) *
+                          static_cast<double>(runtime.config().tick_ms) / 1000.0;
+  out["requests_per_sec"] =
+      heard == traffic.end() || window_s <= 0 ? 0.0 : static_cast<double>(heard->second.requests) / window_s;
+  out["bytes"] = heard != traffic.end() && heard->second.has_bytes ? json(heard->second.bytes) : json(nullptr);
   const node::Node* replica = runtime.host().group(shard::group_of(shard));
   if (replica == nullptr) return out;
   const raft::Raft& raft = replica->raft();

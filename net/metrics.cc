@@ -144,6 +144,9 @@ std::string render_prometheus(const std::string& node, const Metrics& m, const M
   w.scalar("grape_snapshot_bytes_installed_total", "counter",
            "Bytes of snapshots installed from leaders (a move's data, mostly).",
            static_cast<double>(m.snapshot_bytes_installed));
+  w.scalar("grape_snapshot_chunks_held_total", "counter",
+           "Times a leader here held a snapshot chunk back for want of --snapshot-rate budget.",
+           static_cast<double>(g.snapshot_chunks_held));
   if (g.shards) render_shards(w, *g.shards);
   w.header("grape_replication_latency_seconds", "histogram",
            "Leader: from proposing a client write to committing it.");

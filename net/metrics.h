@@ -70,6 +70,7 @@ struct MetricsGauges {
   uint64_t commit_index = 0;
   uint64_t applied_index = 0;
   uint64_t apply_lag = 0;  // committed but not applied
+  uint64_t snapshot_chunks_held = 0;  // snapshot chunks held back by --snapshot-rate
   std::map<std::string, uint64_t> peer_send_queue_frames;  // by peer id
   std::map<std::string, uint64_t> peer_send_queue_bytes;
   std::optional<ShardGauges> shards;

@@ -49,6 +49,9 @@ struct RuntimeConfig {
   int64_t heartbeat_ms = 100;
   int64_t election_timeout_ms = 1000;
   uint64_t snapshot_every = 100'000;  // applied entries between snapshots (etcd's default)
+  // Snapshot MiB/s this node's leaders send, all groups together (0: no limit). TiKV's
+  // snap-io-max-bytes-per-sec is 100 MB/s, CockroachDB's rebalance snapshot rate 32 MiB/s.
+  uint64_t snapshot_rate_mib = 64;
   int64_t request_timeout_ms = 5'000;
   std::string log_level = "info";
 };

@@ -273,6 +273,13 @@ Status<std::string> Runtime::start_group(GroupId group, std::vector<NodeId> vote
 
 Status<std::string> Runtime::start_host() {
   host_ = std::make_unique<node::Host>(config_.id, group_config({config_.id}).raft.heartbeat_ticks);
+  if (config_.snapshot_rate_mib > 0) {
+    // Per tick on average; up to a quarter second's worth at once.
+    const uint64_t per_second = config_.snapshot_rate_mib << 20;
+    const uint64_t tick_ms = static_cast<uint64_t>(std::max<int64_t>(1, config_.tick_ms));
+    host_->limit_snapshot_rate(per_second * tick_ms / 1000, per_second / 4,
+                               group_config({config_.id}).raft.snapshot_chunk_bytes);
+  }
   if (!sharded()) {
     std::vector<NodeId> voters;
     for (const auto& [id, address] : config_.initial_cluster) {

@@ -337,6 +337,12 @@ bool World::boot(SimNode& n) {
   n.rng = incarnation_rng.fork(1);
   const int heartbeat_ticks = ticks_in(options_.heartbeat, options_.tick);
   n.host = std::make_unique<node::Host>(n.id, heartbeat_ticks);
+  if (options_.snapshot_bytes_per_sec > 0) {
+    const uint64_t per_tick =
+        options_.snapshot_bytes_per_sec * static_cast<uint64_t>(options_.tick.ns) / 1'000'000'000;
+    n.host->limit_snapshot_rate(per_tick, options_.snapshot_bytes_per_sec / 4,
+                                options_.snapshot_chunk_bytes);
+  }
   n.observed.clear();
   for (const node::ReplicaHistory& history : histories) n.host->restore_replica_history(history);
   for (GroupId group : hosted) start_group(n, group, incarnation_rng);

@@ -82,6 +82,9 @@ struct WorldOptions {
   // of this many bytes.
   uint64_t snapshot_every = 0;
   size_t snapshot_chunk_bytes = 64 * 1024;
+  // Snapshot bytes per second a node's leaders send, all groups together (0: no limit): the
+  // real node's --snapshot-rate default.
+  uint64_t snapshot_bytes_per_sec = uint64_t{64} << 20;
   uint64_t log_entries_max = 2'000'000;     // per node (the checker keeps a digest of each)
   // Sharded (shards > 0): besides the metadata group (group 1, on the first 3 nodes, 5 from 7
   // nodes on), shard s is group s + 2 on `replication` nodes placed by core/shard/placement.

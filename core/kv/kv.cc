@@ -80,21 +80,39 @@ Expected<Command, DecodeError> decode_command(const Bytes& bytes) {
 Result KvStore::apply(const Command& command) {
   switch (command.op) {
     case Op::kPut:
-      data_[command.key] = command.value;
+      put(command.key, command.value);
       return Result{true, std::nullopt};
     case Op::kGet:
       return Result{true, get(command.key)};
     case Op::kDelete:
-      data_.erase(command.key);
+      erase(command.key);
       return Result{true, std::nullopt};
     case Op::kCas: {
       std::optional<std::string> current = get(command.key);
       if (current != command.expected) return Result{false, std::move(current)};
-      data_[command.key] = command.value;
+      put(command.key, command.value);
       return Result{true, std::move(current)};
     }
   }
   return Result{false, std::nullopt};
+}
+
+void KvStore::put(const std::string& key, const std::string& value) {
+  auto [it, inserted] = data_.try_emplace(key);
+  if (inserted) {
+    bytes_ += key.size();
+  } else {
+    bytes_ -= it->second.size();
+  }
+  bytes_ += value.size();
+  it->second = value;
+}
+
+void KvStore::erase(const std::string& key) {
+  auto it = data_.find(key);
+  if (it == data_.end()) return;
+  bytes_ -= it->first.size() + it->second.size();
+  data_.erase(it);
 }
 
 Bytes KvStore::encode_snapshot() const {
@@ -115,14 +133,17 @@ Status<DecodeError> KvStore::restore(const Bytes& snapshot) {
   }
   const uint32_t count = b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<uint32_t>(b[3]) << 24);
   std::map<std::string, std::string> data;
+  uint64_t bytes = 0;
   for (uint32_t i = 0; i < count; ++i) {
     std::string key, value;
     if (!in.string(key) || !in.string(value)) {
       return Unexpected(DecodeError{"snapshot entry " + std::to_string(i) + " is cut short"});
     }
-    data.emplace(std::move(key), std::move(value));
+    const uint64_t entry_bytes = key.size() + value.size();
+    if (data.emplace(std::move(key), std::move(value)).second) bytes += entry_bytes;
   }
   data_ = std::move(data);
+  bytes_ = bytes;
   return Status<DecodeError>::ok();
 }
 

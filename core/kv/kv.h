@@ -46,6 +46,8 @@ class KvStore {
   Result apply(const Command& command);
   std::optional<std::string> get(const std::string& key) const;
   size_t size() const { return data_.size(); }
+  // Bytes of keys and values held (a shard's size, for placement and health).
+  uint64_t bytes() const { return bytes_; }
   const std::map<std::string, std::string>& data() const { return data_; }
 
   // Snapshots: the whole map (u32 count, then each key and value as in commands), and back.
@@ -53,7 +55,11 @@ class KvStore {
   [[nodiscard]] Status<DecodeError> restore(const Bytes& snapshot);
 
  private:
+  void put(const std::string& key, const std::string& value);
+  void erase(const std::string& key);
+
   std::map<std::string, std::string> data_;
+  uint64_t bytes_ = 0;
 };
 
 }  // namespace grape::kv

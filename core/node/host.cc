@@ -31,7 +31,13 @@ Status<HostError> Host::add_group(GroupId group, const NodeConfig& config,
     return Unexpected(HostError{HostErrorCode::kWrongNode, group, detail.str()});
   }
   Replica replica;
-  replica.node = std::make_unique<Node>(config, store, rng);
+  if (snapshot_bytes_per_tick_ > 0) {
+    NodeConfig limited = config;
+    limited.raft.snapshot_budget = &snapshot_budget_;
+    replica.node = std::make_unique<Node>(limited, store, rng);
+  } else {
+    replica.node = std::make_unique<Node>(config, store, rng);
+  }
   groups_.emplace(group, std::move(replica));
   dirty_.insert(group);
   creating_.erase(group);
@@ -62,8 +68,18 @@ const Node* Host::group(GroupId group) const {
   return it == groups_.end() ? nullptr : it->second.node.get();
 }
 
+void Host::limit_snapshot_rate(uint64_t bytes_per_tick, uint64_t burst, uint64_t chunk_bytes) {
+  snapshot_bytes_per_tick_ = bytes_per_tick;
+  snapshot_burst_ = std::max({burst, chunk_bytes, bytes_per_tick});
+  snapshot_budget_.available = snapshot_burst_;
+}
+
 void Host::tick() {
   ++ticks_;
+  if (snapshot_bytes_per_tick_ > 0) {
+    snapshot_budget_.available =
+        std::min(snapshot_burst_, snapshot_budget_.available + snapshot_bytes_per_tick_);
+  }
   for (auto& [id, replica] : groups_) {
     replica.node->tick();
     if (replica.node->has_ready()) dirty_.insert(id);
@@ -75,6 +91,9 @@ void Host::tick() {
   }
   if (placement_ && ticks_ % static_cast<uint64_t>(placement_->load_report_ticks) == 0) {
     report_load();
+  }
+  if (placement_ && ticks_ % static_cast<uint64_t>(traffic_window_ticks()) == 0) {
+    close_traffic_window();
   }
 }
 
@@ -365,6 +384,7 @@ void Host::handle_control(NodeId from, const shard::Control& control) {
       break;
     case shard::ControlKind::kLoad:
       if (executor_) executor_->on_load(control);
+      note_traffic(control);
       break;
     case shard::ControlKind::kRoute:
       for (const shard::RouteEntry& entry : control.routes) routes_.update(entry);
@@ -526,11 +546,47 @@ void Host::drive_move(GroupId group, Node& node, const shard::Control& move, Nod
 // Requests served here per shard since the last report, as leader and as follower, to the
 // metadata group's members (only its leader's executor uses them).
 void Host::report_load() {
+  // The size of every shard led here whose data changed since the last report.
+  for (const auto& [group, replica] : groups_) {
+    if (!shard::is_shard_group(group) || replica.node->raft().role() != raft::Role::kLeader) {
+      continue;
+    }
+    const uint32_t shard = shard::shard_of_group(group);
+    const uint64_t bytes = replica.node->kv().bytes();
+    auto reported = reported_bytes_.find(shard);
+    if (reported != reported_bytes_.end() && reported->second == bytes) continue;
+    reported_bytes_[shard] = bytes;
+    shard::ShardServed& served = served_[shard];
+    served.shard = shard;
+    served.has_bytes = true;
+    served.bytes = bytes;
+  }
   if (served_.empty()) return;
   shard::Control report{shard::ControlKind::kLoad, 0, 0, {}, {}, {}, {}, {}};
   for (const auto& [shard, served] : served_) report.loads.push_back(served);
   served_.clear();
   for (NodeId voter : placement_->meta_voters) send_control(voter, shard::kMetaGroup, report);
+}
+
+int Host::traffic_window_ticks() const {
+  return placement_ ? std::max(1, placement_->executor.load_check_ticks) : 1;
+}
+
+void Host::note_traffic(const shard::Control& report) {
+  for (const shard::ShardServed& served : report.loads) {
+    traffic_window_[served.shard] += served.as_leader + served.as_follower;
+    if (served.has_bytes) {
+      ShardTraffic& traffic = traffic_[served.shard];
+      traffic.has_bytes = true;
+      traffic.bytes = served.bytes;
+    }
+  }
+}
+
+void Host::close_traffic_window() {
+  for (auto& [shard, traffic] : traffic_) traffic.requests = 0;
+  for (const auto& [shard, requests] : traffic_window_) traffic_[shard].requests = requests;
+  traffic_window_.clear();
 }
 
 // A shard led here whose preferred leader (the map's) is another voter, up to date and heard

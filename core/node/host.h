@@ -121,6 +121,15 @@ struct HostError {
   raft::StepErrorCode raft_code{};  // kRaft: why Raft refused it
 };
 
+// What the metadata group's members hear of a shard's traffic (kLoad reports from every node):
+// requests served over the last complete window, whoever served them, and the shard's size as
+// its leader last reported it.
+struct ShardTraffic {
+  uint64_t requests = 0;  // in the last complete window
+  bool has_bytes = false;
+  uint64_t bytes = 0;
+};
+
 class Host {
  public:
   // `heartbeat_ticks`: the heartbeat interval every hosted group uses (their Raft configs must
@@ -147,6 +156,11 @@ class Host {
   void tick();
   // The connection to `peer` closed (see Raft::report_peer_down): every group hears it.
   void report_peer_down(NodeId peer);
+  // Limits the snapshot bytes this host's leaders send (moves send whole shards) to
+  // `bytes_per_tick` per tick on average and `burst` at once (raised to at least one chunk of
+  // `chunk_bytes`); 0: no limit. For the groups added afterwards.
+  void limit_snapshot_rate(uint64_t bytes_per_tick, uint64_t burst, uint64_t chunk_bytes);
+  const raft::SnapshotBudget& snapshot_budget() const { return snapshot_budget_; }
   // The disk refuses writes: every group refuses client writes meanwhile (Node::set_disk_failing).
   void set_disk_failing(bool failing);
   // Steps one message into its group.
@@ -170,6 +184,11 @@ class Host {
   bool propose_meta(const kv::Command& command);
   // The metadata state as this host's replica has applied it (empty without one).
   std::optional<shard::MetaState> meta_state() const;
+
+  // Sharded, on the metadata group's members: each shard's traffic, and the window it is
+  // measured over (the executor's load check).
+  const std::map<uint32_t, ShardTraffic>& shard_traffic() const { return traffic_; }
+  int traffic_window_ticks() const;
 
   // Sharded: the route entries this host knows (from the metadata group), newest wins.
   void set_route(const shard::RouteEntry& entry) { routes_.update(entry); }
@@ -235,12 +254,20 @@ class Host {
   std::vector<GroupToCreate> create_;
   std::vector<GroupId> dropped_;
   std::map<uint32_t, shard::ShardServed> served_;  // per shard since the last load report
+  std::map<uint32_t, uint64_t> reported_bytes_;     // size of each shard led here, last reported
+  std::map<uint32_t, ShardTraffic> traffic_;        // heard from every node (metadata members)
+  std::map<uint32_t, uint64_t> traffic_window_;     // requests heard in the current window
+  void note_traffic(const shard::Control& report);
+  void close_traffic_window();
   std::vector<ReplicaHistory> history_out_;
   // Drops handled (executor, drop), acknowledged after the Ready that carries them is durable.
   std::vector<std::pair<NodeId, shard::Control>> drop_acks_;
   std::vector<std::pair<NodeId, shard::Control>> acks_taken_;
   void note_history(GroupId group);
   std::vector<GroupId> taken_;        // groups whose Ready is being handled
+  raft::SnapshotBudget snapshot_budget_;
+  uint64_t snapshot_bytes_per_tick_ = 0;  // 0: no limit
+  uint64_t snapshot_burst_ = 0;
 };
 
 }  // namespace grape::node

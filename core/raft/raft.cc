@@ -756,6 +756,13 @@ bool Raft::maybe_send_snapshot_chunk(NodeId to, Progress& pr) {
   const uint64_t size = snap.data.size();
   const uint64_t chunk =
       std::min<uint64_t>(std::max<size_t>(1, config_.snapshot_chunk_bytes), size - pr.snapshot_sent);
+  if (SnapshotBudget* budget = config_.snapshot_budget) {
+    if (budget->available < chunk) {
+      ++budget->held;
+      return false;
+    }
+    budget->available -= chunk;
+  }
   Message m;
   m.type = MessageType::kSnapshot;
   m.to = to;

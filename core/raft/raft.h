@@ -65,6 +65,16 @@
 
 namespace grape::raft {
 
+// Snapshot bytes a node may send now, shared by every group it hosts (TiKV's
+// snap-io-max-bytes-per-sec, CockroachDB's snapshot rebalance rate): the host refills it every
+// tick; a leader sends a snapshot chunk only if the budget holds it, so that moves, which send
+// whole shards, cannot starve the links of the groups' appends. A chunk held back goes out on
+// the next acknowledgement or heartbeat answer that finds the budget refilled.
+struct SnapshotBudget {
+  uint64_t available = 0;  // bytes
+  uint64_t held = 0;       // chunks held back for want of budget (a metric)
+};
+
 struct Config {
   NodeId id;
   // The initial configuration (see "Membership" above): identical on every member of the group.
@@ -84,6 +94,8 @@ struct Config {
   // Snapshot transfer to a follower behind the compacted log: chunk size, and chunks in flight.
   size_t snapshot_chunk_bytes = 64 * 1024;
   size_t snapshot_chunks_inflight_max = 4;
+  // The host's snapshot budget (null: no limit); it outlives the Raft.
+  SnapshotBudget* snapshot_budget = nullptr;
   // The latest snapshot on stable storage, if any: its configuration is the one in force at its
   // index (not the initial one above), and the store's log starts right after it.
   std::shared_ptr<const Snapshot> snapshot;
@@ -207,6 +219,7 @@ class Raft {
   NodeId vote() const { return vote_; }
   NodeId leader() const { return leader_; }
   NodeId transfer_target() const { return transfer_target_; }
+  const Config& config() const { return config_; }
   const RaftLog& log() const { return log_; }
   const std::vector<NodeId>& voters() const { return conf_state_.voters; }  // incoming
   const ConfState& conf_state() const { return conf_state_; }

@@ -13,7 +13,8 @@
 //   kDropDone  that node -> the executor: the replica is gone for good (the drop is durable
 //              there), or was never there, or a later move owns it.
 //   kLoad      every node -> the metadata group's members: requests its replicas served, per
-//              shard, since its last report, as the shard's leader and as a follower apart
+//              shard, since its last report, as the shard's leader and as a follower apart, and
+//              the size of the shards it leads whose data changed
 //              (the executor's load-aware planning: leader-served load moves with leadership,
 //              follower-served load stays with the replicas).
 
@@ -33,6 +34,9 @@ struct ShardServed {
   uint32_t shard = 0;
   uint64_t as_leader = 0;    // requests taken while the replica led its group
   uint64_t as_follower = 0;  // reads served while it followed (ReadIndex through the leader)
+  // The shard's data, from its leader's replica, when it changed since the last report.
+  bool has_bytes = false;
+  uint64_t bytes = 0;
   bool operator==(const ShardServed&) const = default;
 };
 

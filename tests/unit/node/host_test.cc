@@ -333,7 +333,14 @@ TEST(HostLoad, ReportsWhatItServedAsLeaderAndAsFollowerApart) {
     drain();
   }
   ASSERT_EQ(reports.size(), 1u);
-  EXPECT_EQ(reports[0].loads, (std::vector<shard::ShardServed>{{0, 3, 0}, {1, 0, 1}}));
+  // The shard it leads also reports its size ("k" = "v": 2 bytes), since it changed.
+  EXPECT_EQ(reports[0].loads,
+            (std::vector<shard::ShardServed>{{0, 3, 0, true, 2}, {1, 0, 1, false, 0}}));
+  for (int t = 0; t < 10; ++t) {
+    host.tick();
+    drain();
+  }
+  EXPECT_EQ(reports.size(), 1u) << "an idle host reports nothing (no calls, no size change)";
 }
 
 TEST(RouteCache, NewerEpochsWinAndLeaderHintsUpdate) {
@@ -348,6 +355,26 @@ TEST(RouteCache, NewerEpochsWinAndLeaderHintsUpdate) {
   cache.set_leader(5, NodeId(2));
   EXPECT_EQ(cache.find(5)->leader, NodeId(2));
   EXPECT_EQ(cache.find(6), nullptr);
+}
+
+// --snapshot-rate: the host refills its groups' shared snapshot budget every tick, up to the
+// burst (never below one chunk), and every group added afterwards draws from it.
+TEST(HostSnapshotBudget, RefillsEveryTickUpToTheBurst) {
+  Host host(NodeId(1), 3);
+  host.limit_snapshot_rate(100, 250, 64);
+  EXPECT_EQ(host.snapshot_budget().available, 250u) << "starts full";
+  raft::MemoryLogStore store;
+  NodeConfig config;
+  config.raft.id = NodeId(1);
+  config.raft.voters = {NodeId(1)};
+  ASSERT_TRUE(host.add_group(GroupId(2), config, store, Rng(1)).is_ok());
+  EXPECT_EQ(host.group(GroupId(2))->raft().config().snapshot_budget, &host.snapshot_budget());
+  for (int i = 0; i < 5; ++i) host.tick();
+  EXPECT_EQ(host.snapshot_budget().available, 250u) << "never above the burst";
+
+  Host small(NodeId(1), 3);
+  small.limit_snapshot_rate(10, 20, 64 * 1024);
+  EXPECT_EQ(small.snapshot_budget().available, 64u * 1024) << "the burst holds a chunk at least";
 }
 
 }  // namespace

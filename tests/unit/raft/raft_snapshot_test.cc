@@ -28,11 +28,12 @@ NodeOptions options_for_snapshots() {
   return o;
 }
 
-std::vector<TestNode> make_snapshot_cluster() {
+std::vector<TestNode> make_snapshot_cluster(raft::SnapshotBudget* budget = nullptr) {
   std::vector<TestNode> nodes = make_cluster(options_for_snapshots());
   for (TestNode& n : nodes) {
     n.config.snapshot_chunk_bytes = kChunk;
     n.config.snapshot_chunks_inflight_max = kChunksInFlight;
+    n.config.snapshot_budget = budget;
     n.restart();
   }
   return nodes;
@@ -53,10 +54,10 @@ std::shared_ptr<const raft::Snapshot> snapshot_and_compact(TestNode& leader) {
 
 // n1 leads; n3 is cut off while 20 entries commit; the leader snapshots and compacts.
 struct Behind {
-  std::vector<TestNode> nodes = make_snapshot_cluster();
+  std::vector<TestNode> nodes;
   std::shared_ptr<const raft::Snapshot> snap;
 
-  Behind() {
+  explicit Behind(raft::SnapshotBudget* budget = nullptr) : nodes(make_snapshot_cluster(budget)) {
     elect(nodes, 1);
     const std::set<NodeId> cut{NodeId(3)};
     for (int i = 0; i < 20; ++i) {
@@ -89,6 +90,33 @@ TEST(RaftSnapshot, FollowerBehindTheCompactedLogInstallsTheSnapshotInChunksAndCa
   deliver_until_quiet(b.nodes);
   EXPECT_EQ(n3->log().committed(), b.nodes[0]->log().committed());
   EXPECT_EQ(b.nodes[0]->progress(NodeId(3))->state, raft::ProgressState::kReplicate);
+}
+
+// A host's snapshot budget (--snapshot-rate): the leader sends a chunk only if the budget holds
+// it; a chunk held back goes out once the budget is refilled, on the next answer or heartbeat
+// round, and the transfer completes as before.
+TEST(RaftSnapshot, ASnapshotBudgetHoldsChunksBackUntilItIsRefilled) {
+  raft::SnapshotBudget budget;  // empty
+  Behind b(&budget);
+  NetworkTrace trace;
+  for (int i = 0; i < 6; ++i) tick_all(b.nodes, {}, &trace);
+  auto chunks_to_n3 = [&] {
+    return of_type(to_node(trace.delivered, NodeId(3)), MessageType::kSnapshot).size();
+  };
+  EXPECT_EQ(chunks_to_n3(), 0u) << "a chunk went out with no budget";
+  EXPECT_GT(budget.held, 0u);
+  EXPECT_EQ(b.nodes[0]->progress(NodeId(3))->state, raft::ProgressState::kSnapshot);
+
+  budget.available = 2 * kChunk + 3;  // two chunks' worth
+  for (int i = 0; i < 6; ++i) tick_all(b.nodes, {}, &trace);
+  EXPECT_EQ(chunks_to_n3(), 2u);
+  EXPECT_EQ(budget.available, 3u) << "each chunk sent is paid for";
+
+  budget.available = 1'000;
+  for (int i = 0; i < 6; ++i) tick_all(b.nodes, {}, &trace);
+  EXPECT_EQ(chunks_to_n3(), 7u) << "50 bytes in chunks of 8, each sent once";
+  EXPECT_EQ(budget.available, 1'000u - (50 - 2 * kChunk));
+  EXPECT_EQ(b.nodes[2]->log().last_index(), b.nodes[0]->log().last_index());
 }
 
 // n3 answers a heartbeat; appends and heartbeats the leader sends it are answered too (so the
