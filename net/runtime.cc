@@ -603,8 +603,8 @@ void Runtime::handle_ready(node::HostReady ready) {
 // Replicas a move dropped here (their logs are closed) or asks this node to create (empty, to
 // receive the leader's snapshot).
 void Runtime::apply_placement(node::HostReady& ready) {
+  storage_->close_groups(ready.dropped);  // one sync for them all
   for (const GroupId group : ready.dropped) {
-    storage_->close_group(group);
     ++metrics_.replicas_dropped;
     log::info("dropped its replica of group {} (moved away)", group.value);
   }

@@ -618,8 +618,8 @@ void World::start_persist(SimNode& n) {
   for (const node::ReplicaHistory& history : ready.history) n.storage->keep_history(history);
   // Dropped replicas' logs are forgotten first (a sync of their own): if the disk refuses it, this
   // Ready waits for a sync that makes the drop durable, since its drops are acknowledged after it.
+  n.storage->close_groups(ready.dropped);  // one sync for them all
   for (const GroupId group : ready.dropped) {
-    n.storage->close_group(group);
     n.observed.erase(group);
     note(TraceKind::kNote, n.id, "dropped its replica of group " + std::to_string(group.value));
   }

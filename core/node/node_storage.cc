@@ -13,22 +13,36 @@ Expected<std::unique_ptr<NodeStorage>, NodeStorageError> NodeStorage::open(
   auto wal = storage::Wal::open(disk, options.wal_dir, options.wal, &s->repaired_);
   if (!wal) return Unexpected(NodeStorageError{wal.error().corrupt, "log", wal.error().message});
   s->wal_ = std::move(*wal);
-  // A crash may have come between a drop's sync and the removal of the replica's snapshot
-  // files: a replica a later move creates here must not start from them.
+  // Every replica the log's histories say dropped is forgotten: a crash may have come between the
+  // history's sync and the forget record's (a torn write, several drops in one Ready), or between
+  // the forget's sync and the removal of the snapshot files. A replica a later move creates here
+  // must start from nothing, neither an old log nor an old snapshot (TiKV writes the tombstone and
+  // the log's clean-up in one batch; redoing the forget here gives the same result).
+  std::vector<GroupId> dropped;
   for (const ReplicaHistory& history : s->histories()) {
-    if (history.dropped_by > history.created_by) s->forgotten_.insert(history.group);
+    if (history.dropped_by > history.created_by) dropped.push_back(history.group);
   }
-  s->remove_forgotten_snapshots();
+  s->forget_groups(dropped);
   if (auto opened = s->open_group(options.group); !opened) return Unexpected(opened.error());
   return s;
 }
 
-void NodeStorage::close_group(GroupId group) {
-  groups_.erase(group);
-  log(group).forget();
-  forgotten_.insert(group);
+void NodeStorage::close_groups(std::span<const GroupId> groups) {
+  for (GroupId group : groups) groups_.erase(group);
+  forget_groups(groups);
+}
+
+// One forget record per group that still holds anything, one sync for all of them, then their
+// snapshot files.
+void NodeStorage::forget_groups(std::span<const GroupId> groups) {
+  if (groups.empty()) return;
+  for (GroupId group : groups) {
+    storage::GroupLog& log = this->log(group);
+    if (log.snapshot_index() > LogIndex(0) || log.last_index() > LogIndex(0)) log.forget();
+    forgotten_.insert(group);
+  }
   if (wal_->sync().is_ok()) {
-    history_staged_ = false;  // (staged before the drop, as the drop path does)
+    history_staged_ = false;  // (the drops' histories were staged before, as drivers do)
     remove_forgotten_snapshots();
   }
 }
@@ -40,6 +54,18 @@ void NodeStorage::remove_forgotten_snapshots() {
 
 Status<NodeStorageError> NodeStorage::open_group(GroupId group) {
   if (groups_.count(group)) return Status<NodeStorageError>::ok();
+  if (forgotten_.count(group)) {
+    // Dropped here before, its old snapshot files not yet removed (a removal failed): finish that
+    // now, or the replica a move creates again would start from them (and a later removal would
+    // take its own files too). The forget record must be durable first.
+    if (auto synced = wal_->sync(); !synced) {
+      return Unexpected(NodeStorageError{false, "log", synced.error().detail});
+    }
+    if (auto removed = snapshots_.remove_all({group}); !removed) {
+      return Unexpected(NodeStorageError{false, "snapshot", removed.error().message});
+    }
+    forgotten_.erase(group);
+  }
   auto snapshot = snapshots_.load_latest(group);
   if (!snapshot) {
     return Unexpected(
@@ -125,6 +151,7 @@ void NodeStorage::keep_history(const ReplicaHistory& history) {
   raft::HardState state;
   state.term = Term(history.created_by);
   state.vote = NodeId(history.dropped_by);
+  state.commit = LogIndex(history.caught_up ? 1 : 0);
   GRAPE_ASSERT(wal_->group(GroupId(kHistoryGroupBase + history.group.value))
                    .set_hard_state(state)
                    .is_ok(),
@@ -138,7 +165,7 @@ std::vector<ReplicaHistory> NodeStorage::histories() const {
     if (id.value < kHistoryGroupBase) continue;
     const raft::HardState state = wal_->group(id).hard_state();
     out.push_back(ReplicaHistory{GroupId(id.value - kHistoryGroupBase), state.term.value,
-                                 state.vote.value});
+                                 state.vote.value, state.commit.value == 1});
   }
   return out;
 }

@@ -66,8 +66,10 @@ class NodeStorage {
   // snapshot mark) goes, its term and vote stay, so that a replica a later move creates here
   // starts empty yet cannot vote twice in a term; then its snapshot files go. The log syncs
   // here (a drop is rare); if the disk refuses, the files go after the next sync that succeeds.
-  // Call keep_history() with the drop first: a restart must not start the replica again.
-  void close_group(GroupId group);
+  // Call keep_history() with the drop first: a restart must not start the replica again. Many
+  // groups at once: one sync for all (a Ready may drop several).
+  void close_group(GroupId group) { close_groups(std::span<const GroupId>(&group, 1)); }
+  void close_groups(std::span<const GroupId> groups);
 
   storage::GroupLog& log() { return log(options_.group); }
   storage::GroupLog& log(GroupId group) { return wal_->group(group); }
@@ -151,6 +153,7 @@ class NodeStorage {
   void synced(GroupId group);
   // After a sync: the snapshot files of groups forgotten before it can go.
   void remove_forgotten_snapshots();
+  void forget_groups(std::span<const GroupId> groups);
 
   NodeStorageOptions options_;
   storage::SnapshotStore snapshots_;
