@@ -244,8 +244,17 @@ TEST(Executor, ADropIsSentAgainUntilAcknowledgedEvenByANewLeader) {
     meta.apply(out.proposals);
     return out;
   };
-  look(executor, 1);  // the first map
-  // Two moves are done, one rolled back, one cancelled before it ever ran.
+  look(executor, 1);  // the first map (every node holds every shard)
+  // Two moves are done (the map shows them), one rolled back, one cancelled before it ever ran.
+  const ShardMap map = meta.state().map;
+  auto moved = [&](uint32_t shard, NodeId from, NodeId to) {
+    ShardPlacement placement = map.shards[shard];
+    std::replace(placement.replicas.begin(), placement.replicas.end(), from, to);
+    placement.epoch = placement.epoch.next();
+    return put_shard(shard, placement);
+  };
+  meta.apply({moved(0, NodeId(1), NodeId(4)), moved(1, NodeId(2), NodeId(4)),
+              put_node({NodeId(4), 1, NodeState::kActive}), put_node({NodeId(5), 1, NodeState::kActive})});
   meta.apply({put_move({1, Move{0, NodeId(1), NodeId(4)}, MoveState::kDone}),
               put_move({2, Move{1, NodeId(2), NodeId(4)}, MoveState::kDone}),
               put_move({3, Move{2, NodeId(3), NodeId(5)}, MoveState::kCancelled}),
