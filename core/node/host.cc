@@ -31,13 +31,16 @@ Status<HostError> Host::add_group(GroupId group, const NodeConfig& config,
     return Unexpected(HostError{HostErrorCode::kWrongNode, group, detail.str()});
   }
   Replica replica;
-  if (snapshot_bytes_per_tick_ > 0) {
-    NodeConfig limited = config;
-    limited.raft.snapshot_budget = &snapshot_budget_;
-    replica.node = std::make_unique<Node>(limited, store, rng);
-  } else {
-    replica.node = std::make_unique<Node>(config, store, rng);
+  NodeConfig adjusted = config;
+  if (snapshot_bytes_per_tick_ > 0) adjusted.raft.snapshot_budget = &snapshot_budget_;
+  // A replica a move created, not yet caught up to its own addition: it may hold a stale
+  // configuration that makes it a voter (raft::Config::passive).
+  auto created = created_by_move_.find(group);
+  if (created != created_by_move_.end() && created->second > 0 && !caught_up_[group]) {
+    adjusted.raft.passive = true;
+    passive_.insert(group);
   }
+  replica.node = std::make_unique<Node>(adjusted, store, rng);
   groups_.emplace(group, std::move(replica));
   dirty_.insert(group);
   creating_.erase(group);
@@ -47,6 +50,7 @@ Status<HostError> Host::add_group(GroupId group, const NodeConfig& config,
 void Host::remove_group(GroupId group) {
   groups_.erase(group);
   dirty_.erase(group);
+  passive_.erase(group);
 }
 
 std::vector<GroupId> Host::group_ids() const {
@@ -85,6 +89,7 @@ void Host::tick() {
     if (replica.node->has_ready()) dirty_.insert(id);
   }
   if (placement_ && ticks_ % static_cast<uint64_t>(placement_->interval_ticks) == 0) {
+    note_caught_up();
     run_executor();
     drive_moves();
     hand_to_preferred_leaders();
@@ -338,11 +343,29 @@ bool Host::propose_meta(const kv::Command& command) {
 void Host::restore_replica_history(const ReplicaHistory& history) {
   created_by_move_[history.group] = history.created_by;
   dropped_by_move_[history.group] = history.dropped_by;
+  caught_up_[history.group] = history.caught_up;
 }
 
 void Host::note_history(GroupId group) {
-  history_out_.push_back(
-      ReplicaHistory{group, created_by_move_[group], dropped_by_move_[group]});
+  history_out_.push_back(ReplicaHistory{group, created_by_move_[group], dropped_by_move_[group],
+                                        caught_up_[group]});
+}
+
+// Passive replicas that have seen themselves learners: recorded, so that a restart does not make
+// them passive again (their configuration may no longer list them as learners).
+void Host::note_caught_up() {
+  for (auto it = passive_.begin(); it != passive_.end();) {
+    const Node* node = group(*it);
+    if (node != nullptr && node->raft().passive()) {
+      ++it;
+      continue;
+    }
+    if (node != nullptr) {
+      caught_up_[*it] = true;
+      note_history(*it);
+    }
+    it = passive_.erase(it);
+  }
 }
 
 void Host::send_control(NodeId to, GroupId group, shard::Control control) {
@@ -368,6 +391,8 @@ void Host::handle_control(NodeId from, const shard::Control& control) {
         // late, must not take it.
         if (control.to == id_ && !control.cancel && created_by_move_[group] < control.move_id) {
           created_by_move_[group] = control.move_id;
+          // The replica already here is reused as it is (it was never started passive).
+          if (!passive_.count(group)) caught_up_[group] = true;
           note_history(group);
         }
       } else if (control.to == id_ && !control.cancel && !creating_.count(group) &&
@@ -375,6 +400,7 @@ void Host::handle_control(NodeId from, const shard::Control& control) {
         // The move's new node: an empty replica, to receive the leader's log (or snapshot).
         creating_.insert(group);
         created_by_move_[group] = control.move_id;
+        caught_up_[group] = false;
         note_history(group);
         create_.push_back(GroupToCreate{group, control.initial_voters});
       }

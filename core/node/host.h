@@ -65,6 +65,9 @@ struct ReplicaHistory {
   GroupId group;
   uint64_t created_by = 0;
   uint64_t dropped_by = 0;
+  // A replica a move created has since seen itself a learner in its configuration (it is no
+  // longer passive: raft::Config::passive); until then a restart starts it passive again.
+  bool caught_up = false;
   bool operator==(const ReplicaHistory&) const = default;
 };
 
@@ -249,6 +252,9 @@ class Host {
   // The move whose drop removed this host's replica of a group: a command of that move or an
   // older one must not create the replica again.
   std::map<GroupId, uint64_t> dropped_by_move_;
+  std::map<GroupId, bool> caught_up_;   // see ReplicaHistory::caught_up
+  std::set<GroupId> passive_;           // replicas started passive, until they are no longer
+  void note_caught_up();
   std::set<GroupId> creating_;                        // asked of the driver, not yet added
   std::vector<GroupMessage> control_out_;             // placement messages for the next Ready
   std::vector<GroupToCreate> create_;

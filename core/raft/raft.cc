@@ -55,6 +55,8 @@ Raft::Raft(const Config& config, const LogStore& store, Rng rng)
                                 << store.first_index());
     latest_snapshot_ = config.snapshot;
   }
+  passive_ = config.passive;
+  note_configuration();
   const HardState stored = store.hard_state();
   term_ = stored.term;
   vote_ = stored.vote;
@@ -191,7 +193,15 @@ void Raft::tick_heartbeat() {
 // Only voters campaign: learners and nodes outside the configuration (removed, or added but not
 // yet told) would disturb the voters with elections they must not win. A voter of C_old alone
 // still may: while joint its vote counts.
-bool Raft::is_promotable() const { return is_voter(conf_state_, id_); }
+bool Raft::is_promotable() const { return !passive_ && is_voter(conf_state_, id_); }
+
+void Raft::note_configuration() {
+  if (!passive_) return;
+  auto lists = [&](const std::vector<NodeId>& nodes) {
+    return std::find(nodes.begin(), nodes.end(), id_) != nodes.end();
+  };
+  if (lists(conf_state_.learners) || lists(conf_state_.learners_next)) passive_ = false;
+}
 
 // Leader stickiness (§4.2.3): while a node has heard from a leader within the minimum election
 // timeout it disregards vote requests, so a partitioned or half-connected node cannot unseat a
@@ -613,6 +623,7 @@ void Raft::install_snapshot(std::shared_ptr<const Snapshot> snapshot) {
   GRAPE_MARK("raft.snapshot_restored");
   log_.restore(meta.index, meta.term);
   conf_state_ = meta.conf_state;  // the configuration in force at its index
+  note_configuration();
   snapshot_to_install_ = snapshot;
   latest_snapshot_ = std::move(snapshot);
   send(std::move(response));  // after persist: it promises the snapshot is durable
@@ -1013,6 +1024,7 @@ ConfState Raft::apply_conf_change(const ConfChange& change) {
 
 void Raft::switch_to(const ConfState& next) {
   conf_state_ = next;
+  note_configuration();
   if (role_ == Role::kPreCandidate || role_ == Role::kCandidate) {
     // An election a non-voter must not win (become_leader asserts it).
     if (!is_promotable()) become_follower(term_, kNoNode);

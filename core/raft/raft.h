@@ -86,6 +86,12 @@ struct Config {
   int election_ticks_max = 0;  // 0: 2 * election_ticks
   int heartbeat_ticks = 1;
   bool pre_vote = true;
+  // A replica a move created (node::Host sets it): it does not campaign until a configuration it
+  // holds (applied, or from a snapshot) lists it as a learner, which only the move that created
+  // it does. Until then its configuration may be a stale one in which it is a voter (the group's
+  // first, or an old snapshot's, from a previous life on this node), and two such replicas could
+  // elect each other with logs missing committed entries (TiKV gives each new peer a new id).
+  bool passive = false;
   bool check_quorum = true;
   size_t append_entries_max = 64;            // entries per append message (batching)
   size_t append_bytes_max = 1024 * 1024;     // data bytes per append message
@@ -215,6 +221,7 @@ class Raft {
   // Read-only view (checkers, status pages, tests).
   NodeId id() const { return id_; }
   Role role() const { return role_; }
+  bool passive() const { return passive_; }  // see Config::passive
   Term term() const { return term_; }
   NodeId vote() const { return vote_; }
   NodeId leader() const { return leader_; }
@@ -249,6 +256,8 @@ class Raft {
   // Campaigns unless committed configuration changes are not yet applied (see "Membership").
   void maybe_campaign(CampaignKind kind);
   bool is_promotable() const;
+  // Clears passive once the configuration lists this node as a learner (see Config::passive).
+  void note_configuration();
   bool in_lease() const;
   void on_vote_request(const Message& m);
   void on_vote_response(const Message& m);
@@ -310,6 +319,7 @@ class Raft {
   Rng rng_;
 
   Term term_;
+  bool passive_ = false;
   NodeId vote_;
   Role role_ = Role::kFollower;
   NodeId leader_;

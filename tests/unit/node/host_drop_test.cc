@@ -138,5 +138,61 @@ TEST(HostDrop, ADropForAReplicaBeingCreatedWaitsForTheResend) {
   EXPECT_EQ(acks_in(host.take_ready()), std::vector<uint64_t>{5});
 }
 
+// A replica a move creates starts passive (it may hold a stale configuration in which it is a
+// voter: raft::Config::passive) until its configuration lists it as a learner; then the host
+// records it caught up, and a restart with that history starts it as any other replica.
+TEST(HostPassive, AReplicaAMoveCreatesIsPassiveUntilItSeesItselfALearner) {
+  raft::MemoryLogStore store;
+  ReplicaHistory kept;
+  {
+    Host host(NodeId(1), 3);
+    PlacementHostOptions options;
+    options.interval_ticks = 1;
+    host.enable_placement(options);
+    ASSERT_TRUE(host.step(control(NodeId(1), move(5, NodeId(4), NodeId(1)))).is_ok());
+    HostReady ready = host.take_ready();
+    ASSERT_EQ(ready.create.size(), 1u);
+    ASSERT_EQ(ready.history.size(), 1u);
+    EXPECT_FALSE(ready.history[0].caught_up);
+    // Created with the group's first configuration, in which n1 is a voter.
+    ASSERT_TRUE(host.add_group(kGroup, config_for(NodeId(1)), store, Rng(1)).is_ok());
+    host.advance();
+    EXPECT_TRUE(host.group(kGroup)->raft().passive());
+    for (int i = 0; i < 100; ++i) host.tick();
+    EXPECT_NE(host.group(kGroup)->raft().role(), raft::Role::kPreCandidate) << "it campaigned";
+    EXPECT_NE(host.group(kGroup)->raft().role(), raft::Role::kCandidate) << "it campaigned";
+    // The leader's snapshot names it a learner: it is no longer passive, and that is recorded.
+    raft::Message snapshot;
+    snapshot.type = raft::MessageType::kSnapshot;
+    snapshot.from = NodeId(2);
+    snapshot.to = NodeId(1);
+    snapshot.term = Term(5);
+    snapshot.index = LogIndex(10);
+    snapshot.log_term = Term(4);
+    snapshot.conf_state.voters = {NodeId(2), NodeId(3), NodeId(4)};
+    snapshot.conf_state.learners = {NodeId(1)};
+    snapshot.done = true;
+    GroupMessage m;
+    m.group = kGroup;
+    m.message = snapshot;
+    ASSERT_TRUE(host.step(m).is_ok());
+    EXPECT_FALSE(host.group(kGroup)->raft().passive());
+    host.tick();
+    HostReady after = host.take_ready();
+    ASSERT_FALSE(after.history.empty());
+    kept = after.history.back();
+    EXPECT_TRUE(kept.caught_up);
+  }
+  Host restarted(NodeId(1), 3);
+  restarted.restore_replica_history(kept);
+  raft::MemoryLogStore fresh;
+  ASSERT_TRUE(restarted.add_group(kGroup, config_for(NodeId(1)), fresh, Rng(1)).is_ok());
+  EXPECT_FALSE(restarted.group(kGroup)->raft().passive());
+  Host not_caught_up(NodeId(1), 3);
+  not_caught_up.restore_replica_history(ReplicaHistory{kGroup, 5, 0, false});
+  ASSERT_TRUE(not_caught_up.add_group(kGroup, config_for(NodeId(1)), fresh, Rng(1)).is_ok());
+  EXPECT_TRUE(not_caught_up.group(kGroup)->raft().passive());
+}
+
 }  // namespace
 }  // namespace grape::node
