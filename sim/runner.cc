@@ -544,6 +544,15 @@ void check_converged(const World& world, Fail&& fail) {
                std::to_string(s) + ", which the map no longer gives it (a drop never done)");
       return;
     }
+    // And a replica dropped here left nothing in the log (it would pin its segments for ever).
+    for (GroupId group : world.groups_with_log(node)) {
+      if (!shard::is_shard_group(group) || world.raft(node, group) != nullptr) continue;
+      fail("converged", node,
+           "n" + std::to_string(node.value) + " keeps the log of group " +
+               std::to_string(group.value) + ", whose replica it no longer hosts (a drop that did "
+               "not forget it)");
+      return;
+    }
   }
 }
 

@@ -1233,6 +1233,17 @@ const raft::LogStore& World::store(NodeId id, GroupId group) const {
   return n.storage->log(group);
 }
 
+std::vector<GroupId> World::groups_with_log(NodeId id) const {
+  const SimNode& n = node(id);
+  std::vector<GroupId> out;
+  if (n.storage == nullptr) return out;
+  for (GroupId group : n.storage->groups_in_log()) {
+    const storage::GroupLog& log = n.storage->log(group);
+    if (log.snapshot_index() > LogIndex(0) || log.last_index() > LogIndex(0)) out.push_back(group);
+  }
+  return out;
+}
+
 std::optional<NodeId> World::leader(GroupId group) const {
   std::optional<NodeId> best;
   Term best_term;

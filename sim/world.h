@@ -212,6 +212,8 @@ class World {
   const kv::KvStore* kv(NodeId node, GroupId group = kFirstGroup) const;
   // The log of an up node (its write-ahead log's view for the group).
   const raft::LogStore& store(NodeId node, GroupId group = kFirstGroup) const;
+  // The groups whose log on an up node holds anything (entries or a snapshot mark).
+  std::vector<GroupId> groups_with_log(NodeId node) const;
   // The up node that leads `group` in the highest term, if any.
   std::optional<NodeId> leader(GroupId group = kFirstGroup) const;
   // The highest commit index of `group` among up nodes.
