@@ -95,6 +95,30 @@ json rebalance_json(const shard::MetaState& meta) {
               {"moves", moves}};
 }
 
+// Each node's requests/s as the planner counts them (shard::served_by_node: followers' reads
+// shared by every replica, the rest at the shard's preferred leader), over the last load window.
+void add_node_load(Runtime& runtime, const shard::MetaState& meta, json& nodes) {
+  const auto& traffic = runtime.host().shard_traffic();
+  std::vector<shard::ShardLoad> load(meta.map.shard_count());
+  for (const auto& [shard, heard] : traffic) {
+    if (shard >= load.size()) continue;
+    load[shard].requests = heard.requests - heard.follower_requests;
+    load[shard].follower_requests = heard.follower_requests;
+  }
+  const std::vector<shard::NodeSpec> active = meta.active_nodes();
+  const uint32_t replication = std::max<uint32_t>(1, meta.map.replication);
+  const std::vector<uint64_t> served = shard::served_by_node(meta.map, active, load, replication);
+  const double unit = replication > 1 ? static_cast<double>(replication - 1) : 1.0;
+  const double window_s = static_cast<double>(runtime.host().traffic_window_ticks()) *
+                          static_cast<double>(runtime.config().tick_ms) / 1000.0;
+  for (json& node : nodes) {
+    for (size_t i = 0; i < active.size() && i < served.size(); ++i) {
+      if (node.value("id", "") != node_name(active[i].id)) continue;
+      node["requests_per_sec"] = window_s > 0 ? static_cast<double>(served[i]) / unit / window_s : 0.0;
+    }
+  }
+}
+
 void get_shards(Runtime& runtime, const shard::MetaState& meta, const std::string& rest,
                 Respond respond) {
   if (rest.empty()) {
@@ -106,6 +130,7 @@ void get_shards(Runtime& runtime, const shard::MetaState& meta, const std::strin
       shards.push_back(std::move(one));
     }
     json nodes = map_to_json(meta.map, meta.active_nodes(), {})["nodes"];
+    add_node_load(runtime, meta, nodes);
     return respond(json_response(200, json{{"map_version", meta.map.version},
                                            {"shards", shards},
                                            {"nodes", nodes},

@@ -329,9 +329,22 @@ void Host::enable_placement(PlacementHostOptions options) {
 }
 
 std::optional<shard::MetaState> Host::meta_state() const {
+  const shard::MetaState* state = cached_meta();
+  if (state == nullptr) return std::nullopt;
+  return *state;
+}
+
+// Decoded again only when the metadata group applied something new (a 1024-shard map is 1024
+// keys; the executor looks every heartbeat, and /metrics and /v1/shards on every call).
+const shard::MetaState* Host::cached_meta() const {
   const Node* meta = group(shard::kMetaGroup);
-  if (meta == nullptr) return std::nullopt;
-  return shard::decode_meta(meta->kv());
+  if (meta == nullptr) return nullptr;
+  const LogIndex applied = meta->raft().log().applied();
+  if (!meta_cache_ || meta_cache_index_ != applied) {
+    meta_cache_ = shard::decode_meta(meta->kv());
+    meta_cache_index_ = applied;
+  }
+  return &*meta_cache_;
 }
 
 bool Host::propose_meta(const kv::Command& command) {
@@ -468,13 +481,7 @@ void Host::run_executor() {
   if (log.applied() != log.last_index() || log.term(log.committed()) != meta->raft().term()) {
     return;  // its last writes are not applied yet, or its term has not committed: look later
   }
-  // Decoded again only when the metadata group applied something new (a 1024-shard map is 1024
-  // keys, and the executor looks every heartbeat).
-  if (!meta_cache_ || meta_cache_index_ != log.applied()) {
-    meta_cache_ = shard::decode_meta(meta->kv());
-    meta_cache_index_ = log.applied();
-  }
-  shard::ExecutorOutput out = executor_->tick(*meta_cache_, ticks_);
+  shard::ExecutorOutput out = executor_->tick(*cached_meta(), ticks_);
   for (const kv::Command& command : out.proposals) {
     (void)meta->propose(kv::encode_command(command));
   }
@@ -600,7 +607,9 @@ int Host::traffic_window_ticks() const {
 
 void Host::note_traffic(const shard::Control& report) {
   for (const shard::ShardServed& served : report.loads) {
-    traffic_window_[served.shard] += served.as_leader + served.as_follower;
+    auto& [all, by_followers] = traffic_window_[served.shard];
+    all += served.as_leader + served.as_follower;
+    by_followers += served.as_follower;
     if (served.has_bytes) {
       ShardTraffic& traffic = traffic_[served.shard];
       traffic.has_bytes = true;
@@ -610,8 +619,11 @@ void Host::note_traffic(const shard::Control& report) {
 }
 
 void Host::close_traffic_window() {
-  for (auto& [shard, traffic] : traffic_) traffic.requests = 0;
-  for (const auto& [shard, requests] : traffic_window_) traffic_[shard].requests = requests;
+  for (auto& [shard, traffic] : traffic_) traffic.requests = traffic.follower_requests = 0;
+  for (const auto& [shard, requests] : traffic_window_) {
+    traffic_[shard].requests = requests.first;
+    traffic_[shard].follower_requests = requests.second;
+  }
   traffic_window_.clear();
 }
 

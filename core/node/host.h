@@ -128,7 +128,8 @@ struct HostError {
 // requests served over the last complete window, whoever served them, and the shard's size as
 // its leader last reported it.
 struct ShardTraffic {
-  uint64_t requests = 0;  // in the last complete window
+  uint64_t requests = 0;            // in the last complete window, all replicas together
+  uint64_t follower_requests = 0;   // of which its followers served (reads)
   bool has_bytes = false;
   uint64_t bytes = 0;
 };
@@ -238,8 +239,9 @@ class Host {
   // Placement (sharded hosts).
   std::optional<PlacementHostOptions> placement_;
   std::unique_ptr<shard::Executor> executor_;
-  std::optional<shard::MetaState> meta_cache_;  // the metadata state as of meta_cache_index_
-  LogIndex meta_cache_index_;
+  mutable std::optional<shard::MetaState> meta_cache_;  // the metadata state as of meta_cache_index_
+  mutable LogIndex meta_cache_index_;
+  const shard::MetaState* cached_meta() const;
   struct ActiveMove {
     shard::Control move;
     NodeId executor;  // where to report it done
@@ -262,7 +264,7 @@ class Host {
   std::map<uint32_t, shard::ShardServed> served_;  // per shard since the last load report
   std::map<uint32_t, uint64_t> reported_bytes_;     // size of each shard led here, last reported
   std::map<uint32_t, ShardTraffic> traffic_;        // heard from every node (metadata members)
-  std::map<uint32_t, uint64_t> traffic_window_;     // requests heard in the current window
+  std::map<uint32_t, std::pair<uint64_t, uint64_t>> traffic_window_;  // (all, by followers) now
   void note_traffic(const shard::Control& report);
   void close_traffic_window();
   std::vector<ReplicaHistory> history_out_;

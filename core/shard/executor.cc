@@ -241,6 +241,13 @@ void Executor::maybe_plan(const MetaState& meta, ExecutorOutput& out, uint64_t& 
   planned_fingerprint_ = fingerprint.digest();
   const std::vector<NodeSpec> nodes = meta.active_nodes();
   if (nodes.size() < options_.placement.replication) return;  // cannot place: wait for nodes
+  // Sizes go in too: of the replicas a node may pass on, the planner moves the smallest.
+  if (!shard_bytes_.empty()) {
+    if (planned_load_.size() != meta.map.shard_count()) planned_load_.assign(meta.map.shard_count(), {});
+    for (const auto& [shard, bytes] : shard_bytes_) {
+      if (shard < planned_load_.size()) planned_load_[shard].bytes = bytes;
+    }
+  }
   auto plan = shard::plan(meta.map, nodes, options_.placement, planned_load_);
   planned_load_.clear();
   if (!plan || plan->empty()) return;

@@ -80,6 +80,7 @@ class Executor {
       ShardLoad& load = recent_load_[served.shard];
       load.requests += served.as_leader;
       load.follower_requests += served.as_follower;
+      if (served.has_bytes) shard_bytes_[served.shard] = served.bytes;
     }
   }
   // This host stopped leading the metadata group: forget what was sent (a new leader resends).
@@ -122,6 +123,7 @@ class Executor {
   uint64_t load_triggers_ = 0;                // load-aware plans asked for (in the fingerprint)
   std::vector<ShardLoad> planned_load_;       // the load the next plan evens out
   std::vector<ShardLoad> smoothed_load_;      // per shard, over the windows seen (see check_load)
+  std::map<uint32_t, uint64_t> shard_bytes_;  // each shard's size, as its leader last reported
   mutable std::optional<ShardMap> initial_map_;
 };
 

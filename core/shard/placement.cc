@@ -1,6 +1,7 @@
 #include "core/shard/placement.h"
 
 #include <algorithm>
+#include <tuple>
 #include <bit>
 #include <deque>
 #include <cstring>
@@ -132,6 +133,13 @@ class Work {
   const std::vector<uint32_t>& replicas(uint32_t shard) const { return replicas_[shard]; }
   uint32_t leader(uint32_t shard) const { return leaders_[shard]; }
   void set_leader(uint32_t shard, uint32_t node) { leaders_[shard] = node; }
+  // Each shard's data size (from the load; empty: unknown): of the replicas a node may pass on,
+  // the smallest goes first, so that a plan moves as few bytes as its moves allow.
+  void set_bytes(const std::vector<ShardLoad>& load) {
+    bytes_.clear();
+    if (std::none_of(load.begin(), load.end(), [](const ShardLoad& l) { return l.bytes > 0; })) return;
+    for (const ShardLoad& l : load) bytes_.push_back(l.bytes);
+  }
 
   uint32_t index_of(NodeId id) const {
     auto it = std::lower_bound(nodes_.begin(), nodes_.end(), id,
@@ -223,7 +231,8 @@ class Work {
     const PairWords p = words_of(u, v);
     uint32_t arrived = kNone;
     uint32_t best = kNone;
-    std::pair<bool, uint64_t> best_score{false, 0};  // (not led by u, preference for v)
+    // (not led by u, smaller, preference for v)
+    std::tuple<bool, uint64_t, uint64_t> best_score{false, 0, 0};
     const uint64_t v_salt = nodes_[v].id.value * 0x9e3779b97f4a7c15ULL;
     for (size_t w = 0; w < words_; ++w) {
       const uint64_t lacking = p.held_u[w] & ~p.held_v[w];
@@ -237,7 +246,9 @@ class Work {
       if (arrived != kNone) continue;
       for (uint64_t bits = lacking; bits != 0; bits &= bits - 1) {
         const auto shard = static_cast<uint32_t>(w * 64 + std::countr_zero(bits));
-        const std::pair<bool, uint64_t> score{leaders_[shard] != u, mix(shard_points_[shard] ^ v_salt)};
+        const std::tuple<bool, uint64_t, uint64_t> score{
+            leaders_[shard] != u, bytes_.empty() ? 0 : UINT64_MAX - bytes_[shard],
+            mix(shard_points_[shard] ^ v_salt)};
         if (best == kNone || score > best_score) best = shard, best_score = score;
       }
     }
@@ -303,6 +314,7 @@ class Work {
   std::vector<uint64_t> holds_;
   std::vector<uint64_t> original_;
   std::vector<uint64_t> shard_points_;
+  std::vector<uint64_t> bytes_;  // per shard, or empty (see set_bytes)
   std::vector<bool> dirty_;  // holdings changed since the pass_cost table was refreshed
   std::vector<int8_t> cost_;  // pass_cost(u, v) at [u * n + v]
   std::vector<Quota> replica_quota_;
@@ -859,6 +871,7 @@ Expected<Plan, PlacementError> plan(const ShardMap& current, const std::vector<N
                                      " shards, the map " + std::to_string(options.shards)});
   }
   Work work(sorted_by_id(nodes), options);
+  work.set_bytes(load);
   for (uint32_t shard = 0; shard < options.shards; ++shard) {
     for (NodeId id : current.shards[shard].replicas) work.add_replica(shard, work.index_of(id));
     work.set_leader(shard, work.index_of(current.shards[shard].leader));

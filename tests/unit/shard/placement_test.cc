@@ -69,6 +69,41 @@ TEST(ShardPlan, AFourthNodeTakesAQuarterAndNothingElseMoves) {
   EXPECT_EQ(moved.size(), 768u);  // one replica per shard at most: no shard loses two at once
 }
 
+// With the shards' sizes known (their leaders report them), a node that must pass replicas on
+// passes its smallest: the same number of moves, fewer bytes.
+TEST(ShardPlan, WithSizesKnownTheSmallestShardsMove) {
+  const ShardMap before = *initial_placement(equal_nodes(1, 3), options(1024, 3));
+  std::vector<ShardLoad> sizes(1024);
+  uint64_t small = 0;
+  for (uint32_t shard = 0; shard < 1024; ++shard) {
+    sizes[shard].bytes = shard % 2 == 0 ? 1'000'000 : 1'000;
+    small += shard % 2;
+  }
+  auto bytes_moved = [&](const Plan& p) {
+    uint64_t bytes = 0;
+    for (const Move& move : p.moves) bytes += sizes[move.shard].bytes;
+    return bytes;
+  };
+  const auto blind = plan(before, equal_nodes(1, 4), options(1024, 3));
+  const auto sized = plan(before, equal_nodes(1, 4), options(1024, 3), sizes);
+  ASSERT_TRUE(blind && sized);
+  EXPECT_EQ(sized->moves.size(), blind->moves.size());
+  EXPECT_EQ(sized->moves.size(), 768u);
+  // n4 takes 768 distinct shards; 512 of them can be small ones, and all of them are.
+  size_t small_moved = 0;
+  for (const Move& move : sized->moves) small_moved += move.shard % 2;
+  EXPECT_EQ(small_moved, small);
+  EXPECT_LT(bytes_moved(*sized), bytes_moved(*blind));
+  for (const NodeCounts& count : count_by_node(sized->target, equal_nodes(1, 4))) {
+    EXPECT_EQ(count.replicas, 768u);
+    EXPECT_EQ(count.leaders, 256u);
+  }
+  // Planned again on its own result, nothing moves.
+  const auto again = plan(sized->target, equal_nodes(1, 4), options(1024, 3), sizes);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->moves.empty());
+}
+
 TEST(ShardPlan, ALeavingNodesReplicasMoveFirstAndOnlyThey) {
   const ShardMap before = *initial_placement(equal_nodes(1, 4), options(256, 3));
   std::vector<NodeSpec> without_n2 = equal_nodes(1, 4);
