@@ -495,8 +495,9 @@ class FaultPlayer {
 // Checks after the run
 
 // Sharded: no move unfinished, the map what the planner wants (a plan from it is empty), every
-// shard's group configured as the map says (its leader's voters are the map's replicas), and no
-// node that is up hosting a replica the map does not give it (every drop a move owed was done).
+// shard's group configured as the map says (its leader's voters are the map's replicas), no node
+// that is up hosting a replica the map does not give it (every drop a move owed was done) or
+// keeping a dropped replica's log, and no replica still passive (raft::Config::passive).
 template <class Fail>
 void check_converged(const World& world, Fail&& fail) {
   const auto meta = world.meta_state();
@@ -542,6 +543,15 @@ void check_converged(const World& world, Fail&& fail) {
       fail("converged", node,
            "n" + std::to_string(node.value) + " still hosts a replica of shard " +
                std::to_string(s) + ", which the map no longer gives it (a drop never done)");
+      return;
+    }
+    for (uint32_t s = 0; s < meta->map.shard_count(); ++s) {
+      const raft::Raft* r = world.raft(node, shard::group_of(s));
+      if (r == nullptr || !r->passive()) continue;
+      fail("converged", node,
+           "n" + std::to_string(node.value) + "'s replica of shard " + std::to_string(s) +
+               " is still passive at the end (it never saw itself a learner, nor a newer map "
+               "listing it): it can never campaign");
       return;
     }
     // And a replica dropped here left nothing in the log (it would pin its segments for ever).

@@ -38,7 +38,9 @@ Status<HostError> Host::add_group(GroupId group, const NodeConfig& config,
   auto created = created_by_move_.find(group);
   if (created != created_by_move_.end() && created->second > 0 && !caught_up_[group]) {
     adjusted.raft.passive = true;
-    passive_.insert(group);
+    const shard::RouteEntry* route =
+        shard::is_shard_group(group) ? routes_.find(shard::shard_of_group(group)) : nullptr;
+    passive_[group] = route ? route->epoch : Epoch(0);
   }
   replica.node = std::make_unique<Node>(adjusted, store, rng);
   groups_.emplace(group, std::move(replica));
@@ -368,14 +370,22 @@ void Host::note_history(GroupId group) {
 // them passive again (their configuration may no longer list them as learners).
 void Host::note_caught_up() {
   for (auto it = passive_.begin(); it != passive_.end();) {
-    const Node* node = group(*it);
+    const GroupId id = it->first;
+    Node* node = group(id);
+    if (node != nullptr && node->raft().passive() && shard::is_shard_group(id)) {
+      const shard::RouteEntry* route = routes_.find(shard::shard_of_group(id));
+      if (route != nullptr && route->epoch > it->second &&
+          std::find(route->replicas.begin(), route->replicas.end(), id_) != route->replicas.end()) {
+        node->end_passive();
+      }
+    }
     if (node != nullptr && node->raft().passive()) {
       ++it;
       continue;
     }
     if (node != nullptr) {
-      caught_up_[*it] = true;
-      note_history(*it);
+      caught_up_[id] = true;
+      note_history(id);
     }
     it = passive_.erase(it);
   }

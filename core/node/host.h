@@ -255,7 +255,11 @@ class Host {
   // older one must not create the replica again.
   std::map<GroupId, uint64_t> dropped_by_move_;
   std::map<GroupId, bool> caught_up_;   // see ReplicaHistory::caught_up
-  std::set<GroupId> passive_;           // replicas started passive, until they are no longer
+  // Replicas started passive, until they are no longer, with the epoch of their shard's route
+  // when they started: a newer route that lists this host ends it (the move that created the
+  // replica is done, whether or not the replica ever saw itself a learner: a snapshot taken after
+  // its promotion may have carried it past that).
+  std::map<GroupId, Epoch> passive_;
   void note_caught_up();
   std::set<GroupId> creating_;                        // asked of the driver, not yet added
   std::vector<GroupMessage> control_out_;             // placement messages for the next Ready

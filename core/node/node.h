@@ -108,6 +108,8 @@ class Node {
     return raft_.propose_conf_change(change);
   }
   void campaign() { raft_.campaign(); }
+  // The map lists this replica in its group now (see raft::Config::passive).
+  void end_passive() { raft_.end_passive(); }
   void align_heartbeat(int elapsed) { raft_.align_heartbeat(elapsed); }
   void report_peer_down(NodeId peer) { raft_.report_peer_down(peer); }
   [[nodiscard]] Status<raft::TransferError> transfer_leadership(NodeId to) {

@@ -222,6 +222,9 @@ class Raft {
   NodeId id() const { return id_; }
   Role role() const { return role_; }
   bool passive() const { return passive_; }  // see Config::passive
+  // The driver knows otherwise that this replica belongs to the group's current configuration
+  // (the shard map lists it, at an epoch newer than its creation's): it may campaign again.
+  void end_passive() { passive_ = false; }
   Term term() const { return term_; }
   NodeId vote() const { return vote_; }
   NodeId leader() const { return leader_; }
