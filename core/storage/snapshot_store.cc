@@ -38,32 +38,11 @@ std::string hex16(uint64_t v) {
   return buf;
 }
 
-// "<group>-<index>.snap" -> index, for this group; nullopt for any other name.
-// The group a snapshot file's name starts with ("<16 hex>-...").
-std::optional<GroupId> parse_group(const std::string& name) {
-  if (name.size() < 17 || name[16] != '-') return std::nullopt;
+// The 16 lowercase hex digits at `at` in `name`, or nullopt.
+std::optional<uint64_t> parse_hex16(const std::string& name, size_t at) {
+  if (name.size() < at + 16) return std::nullopt;
   uint64_t v = 0;
-  for (size_t i = 0; i < 16; ++i) {
-    const char c = name[i];
-    if (c >= '0' && c <= '9') {
-      v = v * 16 + static_cast<uint64_t>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      v = v * 16 + static_cast<uint64_t>(c - 'a' + 10);
-    } else {
-      return std::nullopt;
-    }
-  }
-  return GroupId(v);
-}
-
-std::optional<uint64_t> parse_name(const std::string& name, GroupId group) {
-  const std::string prefix = hex16(group.value) + "-";
-  if (name.size() != prefix.size() + 16 + std::strlen(kSuffix) || !name.starts_with(prefix) ||
-      !name.ends_with(kSuffix)) {
-    return std::nullopt;
-  }
-  uint64_t v = 0;
-  for (size_t i = prefix.size(); i < prefix.size() + 16; ++i) {
+  for (size_t i = at; i < at + 16; ++i) {
     const char c = name[i];
     if (c >= '0' && c <= '9') {
       v = v * 16 + static_cast<uint64_t>(c - '0');
@@ -74,6 +53,23 @@ std::optional<uint64_t> parse_name(const std::string& name, GroupId group) {
     }
   }
   return v;
+}
+
+// The group a snapshot file's name starts with ("<16 hex>-...").
+std::optional<GroupId> parse_group(const std::string& name) {
+  if (name.size() < 17 || name[16] != '-') return std::nullopt;
+  const std::optional<uint64_t> group = parse_hex16(name, 0);
+  return group ? std::optional<GroupId>(GroupId(*group)) : std::nullopt;
+}
+
+// "<group>-<index>.snap" -> index, for this group; nullopt for any other name.
+std::optional<uint64_t> parse_name(const std::string& name, GroupId group) {
+  const std::string prefix = hex16(group.value) + "-";
+  if (name.size() != prefix.size() + 16 + std::strlen(kSuffix) || !name.starts_with(prefix) ||
+      !name.ends_with(kSuffix)) {
+    return std::nullopt;
+  }
+  return parse_hex16(name, prefix.size());
 }
 
 SnapshotError from_disk(const DiskError& e) { return SnapshotError{e.code, false, e.detail}; }

@@ -11,34 +11,14 @@
 
 #include "core/kv/kv.h"
 #include "core/shard/meta.h"
+#include "tests/unit/shard/executor_test_util.h"
 
 namespace grape::shard {
 namespace {
 
-std::vector<NodeSpec> nodes(uint64_t count) {
-  std::vector<NodeSpec> out;
-  for (uint64_t id = 1; id <= count; ++id) out.push_back({NodeId(id), 1});
-  return out;
-}
-
-// The metadata group's state machine: applies what the executor proposes.
-struct MetaGroup {
-  kv::KvStore store;
-  void apply(const std::vector<kv::Command>& commands) {
-    for (const kv::Command& command : commands) store.apply(command);
-  }
-  MetaState state() const { return decode_meta(store); }
-};
-
-ExecutorOptions options(uint32_t shards) {
-  ExecutorOptions o;
-  o.placement.shards = shards;
-  o.placement.replication = 3;
-  o.initial_nodes = nodes(3);
-  o.moves_in_flight_max = 2;
-  o.resend_ticks = 20;
-  return o;
-}
+using test::MetaGroup;
+using test::nodes;
+using test::options;
 
 TEST(MetaState, RoundTripsThroughTheKeyValueStore) {
   MetaGroup meta;
