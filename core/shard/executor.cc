@@ -13,10 +13,11 @@ constexpr uint64_t kInitialRetryTicks = 100;
 // An unacknowledged drop goes out again after resend_ticks, then twice as long each time, up to
 // 2^5 times as long (a node that is gone for good costs a message a minute or so per replica).
 constexpr int kDropBackoffDoublings = 5;
-// A node that left the cluster and holds nothing is sent a drop this many times (about 190
-// resend_ticks: a few minutes), then the drop counts as done: a node gone for good costs nothing
-// for ever, one that comes back within that time still drops its old replicas.
-constexpr int kDropAttemptsToANodeThatLeft = 10;
+// A drop owed to a node that left is never settled unsent: if that node comes back, however
+// late, with its old replicas on disk, two of them that were a majority of an old configuration
+// could elect one of them and, with a term above the group's, overwrite committed entries on a
+// current member that was in that configuration too. Owing it costs one message a minute or so
+// per replica while the node stays away (grape_shard_drops_unacked shows them).
 }  // namespace
 
 const ShardMap& Executor::initial_map() const {
@@ -114,14 +115,13 @@ void Executor::cancel_pending_to_inactive(const MetaState& meta, ExecutorOutput&
 // metadata leader that sent it, still ends with its replica dropped. The record, not this
 // executor's memory, says what is owed, so a new leader picks up where the old one stopped.
 void Executor::send_drops(const MetaState& meta, uint64_t now_tick, ExecutorOutput& out) {
-  // Computed once, and only when some drop is owed: the nodes the map places anything on, and
-  // per (shard, node) the latest move that brings the shard there (not rolled back).
-  std::optional<std::set<NodeId>> placed;
+  // Computed once, and only when some drop is owed: per (shard, node) the latest move that
+  // brings the shard there (not rolled back).
+  bool indexed = false;
   std::map<std::pair<uint32_t, NodeId>, uint64_t> brought_by;
   auto moot = [&](uint64_t id, const MoveRecord& record, NodeId holder) {
-    if (!placed) {
-      placed.emplace();
-      for (const ShardPlacement& shard : meta.map.shards) placed->insert(shard.replicas.begin(), shard.replicas.end());
+    if (!indexed) {
+      indexed = true;
       for (const auto& [other_id, other] : meta.moves) {
         if (other.state == MoveState::kCancelled) continue;
         uint64_t& latest = brought_by[{other.move.shard, other.move.to}];
@@ -135,12 +135,7 @@ void Executor::send_drops(const MetaState& meta, uint64_t now_tick, ExecutorOutp
       if (std::find(now.begin(), now.end(), holder) != now.end()) return true;
     }
     auto later = brought_by.find({record.move.shard, holder});
-    if (later != brought_by.end() && later->second > id) return true;
-    // A node that left and holds nothing, told often enough (minutes): it is gone for good, as
-    // far as the record goes (TiKV forgets the peers of a tombstone store).
-    const MetaNode* node = meta.node(holder);
-    const bool left = node == nullptr || node->state == NodeState::kLeaving;
-    return left && !placed->count(holder) && drops_[id].attempts >= kDropAttemptsToANodeThatLeft;
+    return later != brought_by.end() && later->second > id;
   };
   for (const auto& [id, record] : meta.moves) {
     const bool finished = record.state == MoveState::kDone || record.state == MoveState::kCancelled;

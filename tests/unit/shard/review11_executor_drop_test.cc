@@ -64,11 +64,14 @@ TEST(Review11ExecutorDrops, NoDropIsSentToANodeTheMapGivesTheShardAgain) {
 }
 
 // n4 went down for good and was removed (leaving; the map lists it nowhere). Its replicas moved
-// away, so every one of those moves owes n4 a drop, for ever: no acknowledgement can come, the
-// metadata records stay "unacked" (drops_unacked never reaches 0, /v1/rebalance never settles),
-// the records are never garbage-collected, and each move costs a message every 32 x resend_ticks
-// to a dead address, forever. TiKV drops the removed records of peers on a tombstone store.
-TEST(Review11ExecutorDrops, DropsOwedToANodeThatLeftForGoodStopBeingOwed) {
+// away, so every one of those moves owes n4 a drop, and no acknowledgement can come. Review 11
+// asked that such drops stop being owed (TiKV drops the removed records of peers on a tombstone
+// store). They stay owed: n4 may come back, however late, with its old replicas on disk, and two
+// of them that were a majority of an old configuration could elect one of them and overwrite
+// committed entries on a current member of that configuration; the drop is what ends them. What
+// is bounded is the cost: once the back-off is at its longest, each owed drop is one message per
+// 32 x resend_ticks.
+TEST(Review11ExecutorDrops, DropsOwedToANodeThatLeftCostOneMessagePerLongestBackOff) {
   MetaGroup meta;
   Executor executor(options(8));
   uint64_t tick = 0;
@@ -84,7 +87,7 @@ TEST(Review11ExecutorDrops, DropsOwedToANodeThatLeftForGoodStopBeingOwed) {
                                MoveState::kDone}));
   }
   meta.apply(writes);
-  // A long while later (100 000 ticks: with 100 ms ticks, under 3 hours).
+  // A long while later: the last 10,000 of 100,000 ticks.
   size_t late = 0;
   for (int i = 0; i < 1000; ++i) {
     const ExecutorOutput out = look(100);
@@ -92,8 +95,10 @@ TEST(Review11ExecutorDrops, DropsOwedToANodeThatLeftForGoodStopBeingOwed) {
       for (uint64_t id = 1; id <= 8; ++id) late += drops_to(out, NodeId(4), id);
     }
   }
-  EXPECT_EQ(late, 0u) << "still sending drops to n4, which left and holds nothing";
-  EXPECT_EQ(meta.state().drops_unacked(), 0u) << "drops owed to a node that is gone, for ever";
+  const size_t longest = 20 * 32;  // resend_ticks x 2^5
+  EXPECT_GT(late, 0u) << "a drop owed to a node that may come back was given up";
+  EXPECT_LE(late, 8 * (10'000 / longest + 1)) << "more than one message per drop per back-off";
+  EXPECT_EQ(meta.state().drops_unacked(), 8u);
 }
 
 }  // namespace
