@@ -28,6 +28,12 @@ json route_json(const shard::RouteEntry& route) {
               {"leader", node_or_null(route.leader)}};
 }
 
+// The window the metadata members count each shard's requests over, in seconds.
+double traffic_window_seconds(Runtime& runtime) {
+  return static_cast<double>(runtime.host().traffic_window_ticks()) *
+         static_cast<double>(runtime.config().tick_ms) / 1000.0;
+}
+
 // A shard as the map has it, with the leader this node last heard of and, where it holds a
 // replica, that replica's state (the leader's knows each follower's lag).
 json shard_json(Runtime& runtime, uint32_t shard, const shard::ShardPlacement& placement,
@@ -40,8 +46,7 @@ json shard_json(Runtime& runtime, uint32_t shard, const shard::ShardPlacement& p
   // window, and the data's size from the shard's leader (null until it reports).
   const auto& traffic = runtime.host().shard_traffic();
   const auto heard = traffic.find(shard);
-  const double window_s = static_cast<double>(runtime.host().traffic_window_ticks()) *
-                          static_cast<double>(runtime.config().tick_ms) / 1000.0;
+  const double window_s = traffic_window_seconds(runtime);
   out["requests_per_sec"] =
       heard == traffic.end() || window_s <= 0 ? 0.0 : static_cast<double>(heard->second.requests) / window_s;
   out["bytes"] = heard != traffic.end() && heard->second.has_bytes ? json(heard->second.bytes) : json(nullptr);
@@ -109,8 +114,7 @@ void add_node_load(Runtime& runtime, const shard::MetaState& meta, json& nodes) 
   const uint32_t replication = std::max<uint32_t>(1, meta.map.replication);
   const std::vector<uint64_t> served = shard::served_by_node(meta.map, active, load, replication);
   const double unit = replication > 1 ? static_cast<double>(replication - 1) : 1.0;
-  const double window_s = static_cast<double>(runtime.host().traffic_window_ticks()) *
-                          static_cast<double>(runtime.config().tick_ms) / 1000.0;
+  const double window_s = traffic_window_seconds(runtime);
   for (json& node : nodes) {
     for (size_t i = 0; i < active.size() && i < served.size(); ++i) {
       if (node.value("id", "") != node_name(active[i].id)) continue;

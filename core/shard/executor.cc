@@ -140,6 +140,9 @@ void Executor::send_drops(const MetaState& meta, uint64_t now_tick, ExecutorOutp
   for (const auto& [id, record] : meta.moves) {
     const bool finished = record.state == MoveState::kDone || record.state == MoveState::kCancelled;
     if (!finished || record.drop_acked) continue;
+    // Only when it is due: drops owed to a node away for long are looked at once a back-off.
+    DropResend& resend = drops_[id];
+    if (resend.attempts > 0 && now_tick < resend.next_tick) continue;
     const NodeId holder = record.state == MoveState::kDone ? record.move.from : record.move.to;
     if (moot(id, record, holder)) {
       MoveRecord settled = record;
@@ -148,8 +151,6 @@ void Executor::send_drops(const MetaState& meta, uint64_t now_tick, ExecutorOutp
       drops_.erase(id);
       continue;
     }
-    DropResend& resend = drops_[id];
-    if (resend.attempts > 0 && now_tick < resend.next_tick) continue;
     out.sends.push_back({holder, Control{ControlKind::kDrop, id, record.move.shard,
                                          record.move.from, record.move.to, {}, {}}});
     resend.next_tick = now_tick + (static_cast<uint64_t>(options_.resend_ticks)
